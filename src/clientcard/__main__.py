@@ -1,0 +1,3 @@
+from clientcard.cli import main
+
+main()

@@ -1,0 +1,125 @@
+"""The FastAPI application: routers, error handlers, process-wide services."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from clientcard import __version__
+from clientcard.auth import api as auth_api
+from clientcard.auth.service import TokenCache
+from clientcard.config import Settings, get_settings
+from clientcard.contacts import api as contacts_api
+from clientcard.customers import api as customers_api
+from clientcard.db import Database, make_engine
+from clientcard.errors import DomainError
+from clientcard.http import Services
+from clientcard.schemas import READ_ONLY_FIELDS
+
+log = logging.getLogger("clientcard")
+PROBLEM = "application/problem+json"
+_LOCATIONS = {"body", "query", "path", "header", "cookie"}
+
+
+def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
+    return JSONResponse(body, status_code=status, media_type=PROBLEM)
+
+
+def _field_name(loc: tuple[Any, ...]) -> str:
+    parts = list(loc)
+    if parts and parts[0] in _LOCATIONS:
+        where = parts.pop(0)
+        if where == "header" and parts:
+            return "-".join(w.capitalize() for w in str(parts[0]).replace("_", "-").split("-"))
+    return ".".join(str(p) for p in parts) or "body"
+
+
+def _message(error: dict[str, Any]) -> str:
+    kind = error.get("type")
+    if kind == "extra_forbidden":
+        name = str(error["loc"][-1])
+        return "is read-only" if name in READ_ONLY_FIELDS else "is not a known field"
+    if kind == "missing":
+        return "is required"
+    return str(error.get("msg", "is not valid"))
+
+
+async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = [{"field": _field_name(tuple(e["loc"])), "message": _message(e)} for e in exc.errors()]
+    detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+    return problem(422, "Validation failed", detail, errors=errors)
+
+
+async def _domain_error(_request: Request, exc: DomainError) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    response = JSONResponse(exc.problem(), status_code=exc.status, media_type=PROBLEM)
+    if headers:
+        response.headers.update(headers)
+    return response
+
+
+async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    response = problem(exc.status_code, _reason(exc.status_code), str(exc.detail))
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+def _reason(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+async def _integrity_error(_request: Request, exc: IntegrityError) -> JSONResponse:
+    log.info("write refused by a constraint: %s", exc.orig)
+    return problem(409, "Conflict", "the change collides with data written at the same time")
+
+
+async def _operational_error(_request: Request, exc: OperationalError) -> JSONResponse:
+    log.warning("database unavailable: %s", exc.orig)
+    return problem(503, "Service unavailable", "the database is busy or unreachable; retry")
+
+
+async def _unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error", exc_info=exc)
+    return problem(500, "Internal server error", "an unexpected error happened; it was logged")
+
+
+def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    database = database or Database(make_engine(settings))
+    app = FastAPI(
+        title="clientcard",
+        version=__version__,
+        description="The customer card of an omnichannel contact center.",
+        openapi_url="/openapi.json",
+    )
+    app.state.services = Services(
+        db=database, settings=settings, tokens=TokenCache(settings.token_cache_seconds)
+    )
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(IntegrityError, _integrity_error)
+    app.add_exception_handler(OperationalError, _operational_error)
+    app.add_exception_handler(Exception, _unexpected_error)
+
+    @app.get("/healthz", tags=["health"])
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    app.include_router(auth_api.router)
+    app.include_router(customers_api.router)
+    app.include_router(contacts_api.router)
+    return app

@@ -1,0 +1,62 @@
+"""Who is acting, and what each role may do."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from clientcard.errors import Forbidden
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"
+    SUPERVISOR = "supervisor"
+    AGENT = "agent"
+
+
+class Permission(enum.StrEnum):
+    CUSTOMER_READ = "customer.read"
+    CUSTOMER_WRITE = "customer.write"
+    CUSTOMER_DELETE = "customer.delete"
+    CUSTOMER_RESTORE = "customer.restore"
+    CUSTOMER_READ_DELETED = "customer.read_deleted"
+    HISTORY_READ = "history.read"
+    USER_MANAGE = "user.manage"
+
+
+_EVERYONE = {
+    Permission.CUSTOMER_READ,
+    Permission.CUSTOMER_WRITE,
+    Permission.HISTORY_READ,
+}
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.AGENT: frozenset(_EVERYONE),
+    Role.SUPERVISOR: frozenset(_EVERYONE | {Permission.CUSTOMER_DELETE}),
+    Role.ADMIN: frozenset(Permission),
+}
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The user (or system process) on whose behalf a service function runs."""
+
+    user_id: int | None
+    username: str
+    role: Role
+
+    def can(self, permission: Permission) -> bool:
+        return permission in ROLE_PERMISSIONS[self.role]
+
+    def require(self, permission: Permission) -> None:
+        if not self.can(permission):
+            raise Forbidden(f"role {self.role.value} may not {permission.value}")
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.ADMIN
+
+
+def system_actor(name: str) -> Actor:
+    """An actor for work no person started: ingestion, the scheduler, the demo loader."""
+    return Actor(user_id=None, username=name, role=Role.ADMIN)

@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request, Response
+
+from clientcard.auth import service
+from clientcard.auth.schemas import (
+    ApiTokenCreate,
+    ApiTokenIssued,
+    TokenRequest,
+    TokenResponse,
+    UserCreate,
+    UserRead,
+    UserUpdate,
+)
+from clientcard.http import Ctx, Services, _bearer, context, services
+
+router = APIRouter(prefix="/api/v1", tags=["auth"])
+
+
+@router.post("/auth/token", response_model=TokenResponse)
+def issue_token(data: TokenRequest, svc: Services = Depends(services)) -> TokenResponse:
+    """Password login: a bearer token for every other /api/v1 call."""
+    with svc.db.write() as session:
+        token, row = service.login(
+            session,
+            username=data.username,
+            password=data.password,
+            ttl_hours=svc.settings.token_ttl_hours,
+        )
+        return TokenResponse(access_token=token, expires_at=row.expires_at)
+
+
+@router.delete("/auth/token", status_code=204)
+def revoke_token(request: Request, ctx: Ctx = Depends(context)) -> Response:
+    """Logout: the token used for this call stops working."""
+    with ctx.db.write() as session:
+        service.revoke_token(session, token=_bearer(request), cache=ctx.tokens)
+    return Response(status_code=204)
+
+
+@router.get("/users/me", response_model=UserRead)
+def me(ctx: Ctx = Depends(context)) -> UserRead:
+    with ctx.db.read() as session:
+        user = service.get_user(session, actor=ctx.actor, user_id=ctx.actor.user_id or 0)
+        return UserRead.model_validate(user)
+
+
+@router.get("/users", response_model=dict[str, list[UserRead]])
+def list_users(ctx: Ctx = Depends(context)) -> dict[str, list[UserRead]]:
+    with ctx.db.read() as session:
+        users = service.list_users(session, actor=ctx.actor)
+        return {"items": [UserRead.model_validate(u) for u in users]}
+
+
+@router.post("/users", response_model=UserRead, status_code=201)
+def create_user(data: UserCreate, ctx: Ctx = Depends(context)) -> UserRead:
+    with ctx.db.write() as session:
+        return UserRead.model_validate(service.create_user(session, actor=ctx.actor, data=data))
+
+
+@router.get("/users/{user_id}", response_model=UserRead)
+def get_user(user_id: int, ctx: Ctx = Depends(context)) -> UserRead:
+    with ctx.db.read() as session:
+        return UserRead.model_validate(service.get_user(session, actor=ctx.actor, user_id=user_id))
+
+
+@router.patch("/users/{user_id}", response_model=UserRead)
+def update_user(user_id: int, data: UserUpdate, ctx: Ctx = Depends(context)) -> UserRead:
+    with ctx.db.write() as session:
+        user = service.update_user(
+            session, actor=ctx.actor, user_id=user_id, data=data, cache=ctx.tokens
+        )
+        return UserRead.model_validate(user)
+
+
+@router.post("/users/{user_id}/api-tokens", response_model=ApiTokenIssued, status_code=201)
+def create_api_token(user_id: int, data: ApiTokenCreate, ctx: Ctx = Depends(context)):
+    """A long-lived token for an integrating system; the token is shown only here."""
+    with ctx.db.write() as session:
+        token, row = service.create_api_token(session, actor=ctx.actor, user_id=user_id, data=data)
+        return ApiTokenIssued.model_validate({**_columns(row), "access_token": token})
+
+
+def _columns(row: object) -> dict[str, object]:
+    return {name: getattr(row, name) for name in ApiTokenIssued.model_fields if hasattr(row, name)}

@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import Field
+
+from clientcard.auth.actor import Role
+from clientcard.schemas import ReadModel, WriteModel
+
+USERNAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@-]{1,149}$"
+
+
+class TokenRequest(WriteModel):
+    username: str = Field(min_length=1, max_length=150)
+    password: str = Field(min_length=1, max_length=1000)
+
+
+class TokenResponse(ReadModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_at: dt.datetime | None = None
+
+
+class UserCreate(WriteModel):
+    username: str = Field(pattern=USERNAME_PATTERN)
+    password: str = Field(min_length=8, max_length=1000)
+    role: Role
+    display_name: str = Field("", max_length=200)
+    email: str | None = Field(None, max_length=320)
+    language: str = Field("en", pattern=r"^(en|es|pl)$")
+
+
+class UserUpdate(WriteModel):
+    password: str | None = Field(None, min_length=8, max_length=1000)
+    role: Role | None = None
+    display_name: str | None = Field(None, max_length=200)
+    email: str | None = Field(None, max_length=320)
+    language: str | None = Field(None, pattern=r"^(en|es|pl)$")
+    active: bool | None = None
+
+
+class UserRead(ReadModel):
+    id: int
+    username: str
+    display_name: str
+    email: str | None
+    role: Role
+    language: str
+    active: bool
+    version: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class ApiTokenCreate(WriteModel):
+    name: str = Field(min_length=1, max_length=200)
+    expires_at: dt.datetime | None = None
+
+
+class ApiTokenRead(ReadModel):
+    id: int
+    user_id: int
+    name: str
+    kind: str
+    created_at: dt.datetime
+    expires_at: dt.datetime | None
+    revoked_at: dt.datetime | None
+
+
+class ApiTokenIssued(ApiTokenRead):
+    access_token: str
+    token_type: str = "bearer"

@@ -1,0 +1,125 @@
+"""The operator's command line: `clientcard serve | db upgrade | demo | user create`."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+
+from clientcard.config import get_settings
+from clientcard.db import Database, make_engine
+
+app = typer.Typer(
+    help="clientcard: the customer card of an omnichannel contact center.", no_args_is_help=True
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+user_app = typer.Typer(help="Users.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(user_app, name="user")
+console = Console()
+
+
+def _database() -> Database:
+    return Database(make_engine(get_settings()))
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = typer.Argument("head")) -> None:
+    """Apply the schema migrations (also done by `serve` on start)."""
+    from clientcard.migrate import upgrade
+
+    database = _database()
+    upgrade(database.engine, revision)
+    console.print(f"database at [bold]{revision}[/bold]")
+
+
+@app.command()
+def demo(count: int = typer.Option(200, min=1, max=100_000)) -> None:
+    """Load demo customers (Spanish, Polish and English names, phones from several countries)."""
+    from clientcard.demo import load_demo
+    from clientcard.migrate import upgrade
+
+    database = _database()
+    upgrade(database.engine)
+    with database.write() as session:
+        created = load_demo(session, count=count)
+    console.print(f"{created} demo customers loaded")
+
+
+@user_app.command("create")
+def user_create(
+    username: str = typer.Option(..., "--username"),
+    role: str = typer.Option(..., "--role", help="admin, supervisor or agent"),
+    password: str = typer.Option(
+        ..., "--password", prompt=True, hide_input=True, confirmation_prompt=True
+    ),
+    display_name: str = typer.Option("", "--display-name"),
+) -> None:
+    """Create a user (the password is prompted for when not given)."""
+    from pydantic import ValidationError
+
+    from clientcard.auth import service as auth
+    from clientcard.auth.actor import system_actor
+    from clientcard.auth.schemas import UserCreate
+    from clientcard.errors import DomainError
+    from clientcard.migrate import upgrade
+
+    try:
+        data = UserCreate(
+            username=username, password=password, role=role, display_name=display_name
+        )
+    except ValidationError as exc:
+        for error in exc.errors():
+            console.print(f"[red]{'.'.join(map(str, error['loc']))}: {error['msg']}[/red]")
+        raise typer.Exit(2) from None
+    database = _database()
+    upgrade(database.engine)
+    try:
+        with database.write() as session:
+            user = auth.create_user(session, actor=system_actor("cli"), data=data)
+    except DomainError as exc:
+        console.print(f"[red]{exc.detail}[/red]")
+        raise typer.Exit(1) from None
+    console.print(f"user [bold]{user.username}[/bold] ({user.role}) created")
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host"),
+    port: int = typer.Option(8000, "--port"),
+    workers: int = typer.Option(1, "--workers", min=1),
+) -> None:
+    """Migrate, create the first administrator and demo data on first start, and serve."""
+    import uvicorn
+
+    from clientcard.auth import service as auth
+    from clientcard.demo import customer_count, load_demo
+    from clientcard.migrate import upgrade
+
+    settings = get_settings()
+    database = _database()
+    upgrade(database.engine)
+    with database.write() as session:
+        password = auth.ensure_admin(session, username="admin")
+    if password:
+        console.print(
+            f"[bold green]First start: administrator created. Log in as "
+            f"[white]admin[/white] with password [white]{password}[/white][/bold green]"
+        )
+    if settings.demo_on_first_start:
+        with database.write() as session:
+            if customer_count(session) == 0:
+                console.print(f"loaded {load_demo(session)} demo customers")
+    database.dispose()
+    console.print(f"clientcard serving on http://{host}:{port}  (API docs: /docs)")
+    uvicorn.run(
+        "clientcard.asgi:app",
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        access_log=False,
+    )
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,54 @@
+"""Settings, read from environment variables prefixed ``CLIENTCARD_``."""
+
+from __future__ import annotations
+
+import functools
+
+import phonenumbers
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CLIENTCARD_", extra="ignore")
+
+    database_url: str = Field(
+        "sqlite:///./var/clientcard.db",
+        description="SQLAlchemy URL; SQLite file by default, postgresql+psycopg://... at scale.",
+    )
+    default_region: str = Field(
+        "PL",
+        description="ISO country whose national format a phone number without a country code "
+        "is read in.",
+    )
+    token_ttl_hours: int = Field(
+        12, ge=1, description="Lifetime of a login token issued by POST /api/v1/auth/token."
+    )
+    token_cache_seconds: float = Field(
+        30.0,
+        ge=0,
+        description="How long a process may trust a token it has already checked "
+        "(revocation from another process takes effect within this time).",
+    )
+    sqlite_busy_timeout_ms: int = Field(10_000, ge=0)
+    db_pool_size: int = Field(10, ge=1)
+    demo_on_first_start: bool = Field(
+        True, description="`serve` loads demo data into an empty database."
+    )
+
+    @field_validator("default_region")
+    @classmethod
+    def _known_region(cls, value: str) -> str:
+        value = value.upper()
+        if value not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"unknown region {value!r}")
+        return value
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@functools.lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,50 @@
+"""Validation and normalization of contact points: E.164 phones, normalized e-mails."""
+
+from __future__ import annotations
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+
+from clientcard.errors import Invalid
+from clientcard.text import fold
+
+PHONE_TYPES = frozenset({"phone", "mobile", "whatsapp"})
+
+
+def check_region(region: str, *, field: str = "region") -> str:
+    region = region.strip().upper()
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise Invalid.field(field, f"{region!r} is not a known ISO 3166 country code")
+    return region
+
+
+def normalize_phone(value: str, *, region: str, field: str = "value") -> str:
+    """The number in E.164. A number without a country code is read in `region`;
+    an international prefix such as 00 is understood for that region."""
+    try:
+        number = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException as exc:
+        raise Invalid.field(field, f"is not a phone number: {exc._msg}") from None
+    if not phonenumbers.is_valid_number(number):
+        raise Invalid.field(field, f"is not a valid phone number (read in region {region})")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def try_normalize_phone(value: str, *, region: str) -> str | None:
+    try:
+        return normalize_phone(value, region=region)
+    except Invalid:
+        return None
+
+
+def normalize_email(value: str, *, field: str = "value") -> str:
+    try:
+        result = validate_email(value.strip(), check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise Invalid.field(field, f"is not a valid e-mail address: {exc}") from None
+    return result.normalized.lower()
+
+
+def normalize_text(value: str) -> str:
+    """For addresses: folded, so that spelling variants of one address compare equal."""
+    return fold(value)

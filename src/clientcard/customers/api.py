@@ -1,0 +1,149 @@
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from clientcard.audit.schemas import HistoryEntryRead
+from clientcard.customers import service
+from clientcard.customers.schemas import CustomerCreate, CustomerRead, CustomerUpdate, LookupResult
+from clientcard.http import Ctx, context, etag, expected_version
+from clientcard.schemas import Page
+
+router = APIRouter(prefix="/api/v1", tags=["customers"])
+
+
+@router.post("/customers", response_model=CustomerRead, status_code=201)
+def create_customer(data: CustomerCreate, response: Response, ctx: Ctx = Depends(context)):
+    with ctx.db.write() as session:
+        customer = service.create_customer(
+            session, actor=ctx.actor, data=data, default_region=ctx.settings.default_region
+        )
+        body = CustomerRead.of(customer)
+    response.headers["ETag"] = etag(body.version)
+    response.headers["Location"] = f"/api/v1/customers/{body.id}"
+    return body
+
+
+@router.get("/customers", response_model=Page[CustomerRead])
+def list_customers(
+    ctx: Ctx = Depends(context),
+    q: str | None = Query(None, max_length=200, description="Name, phone, e-mail or ID number"),
+    kind: Literal["person", "company"] | None = None,
+    vip: bool | None = None,
+    tag: str | None = Query(None, max_length=50),
+    company_id: int | None = None,
+    include_hidden: bool = False,
+    deleted: bool = Query(False, description="Administrators: list deleted customers only"),
+    sort: service.SortKey = "-created_at",
+    cursor: str | None = Query(None, max_length=1000),
+    limit: int = Query(50, ge=1, le=200),
+) -> Page[CustomerRead]:
+    filters = service.CustomerFilter(
+        q=q,
+        kind=kind,
+        vip=vip,
+        tag=tag,
+        company_id=company_id,
+        include_hidden=include_hidden,
+        deleted=deleted,
+        sort=sort,
+    )
+    with ctx.db.read() as session:
+        rows, next_cursor = service.list_customers(
+            session,
+            actor=ctx.actor,
+            filters=filters,
+            cursor=cursor,
+            limit=limit,
+            default_region=ctx.settings.default_region,
+        )
+        return Page[CustomerRead](items=[CustomerRead.of(c) for c in rows], next_cursor=next_cursor)
+
+
+@router.get("/customers/{customer_id}", response_model=CustomerRead)
+def get_customer(customer_id: int, response: Response, ctx: Ctx = Depends(context)):
+    with ctx.db.read() as session:
+        body = CustomerRead.of(
+            service.get_customer(session, actor=ctx.actor, customer_id=customer_id)
+        )
+    response.headers["ETag"] = etag(body.version)
+    return body
+
+
+@router.patch("/customers/{customer_id}", response_model=CustomerRead)
+def update_customer(
+    customer_id: int,
+    data: CustomerUpdate,
+    request: Request,
+    response: Response,
+    ctx: Ctx = Depends(context),
+):
+    """Changes the fields sent. Needs If-Match with the ETag read (412 when it is stale)."""
+    version = expected_version(request, required=True)
+    with ctx.db.write() as session:
+        customer = service.update_customer(
+            session, actor=ctx.actor, customer_id=customer_id, data=data, expected_version=version
+        )
+        body = CustomerRead.of(customer)
+    response.headers["ETag"] = etag(body.version)
+    return body
+
+
+@router.delete("/customers/{customer_id}", status_code=204)
+def delete_customer(customer_id: int, request: Request, ctx: Ctx = Depends(context)) -> Response:
+    """Soft delete (supervisors and administrators). If-Match is honoured when sent."""
+    version = expected_version(request, required=False)
+    with ctx.db.write() as session:
+        service.delete_customer(
+            session, actor=ctx.actor, customer_id=customer_id, expected_version=version
+        )
+    return Response(status_code=204)
+
+
+@router.post("/customers/{customer_id}/restore", response_model=CustomerRead)
+def restore_customer(customer_id: int, response: Response, ctx: Ctx = Depends(context)):
+    """Administrators bring a deleted customer back."""
+    with ctx.db.write() as session:
+        body = CustomerRead.of(
+            service.restore_customer(session, actor=ctx.actor, customer_id=customer_id)
+        )
+    response.headers["ETag"] = etag(body.version)
+    return body
+
+
+@router.get("/customers/{customer_id}/history", response_model=Page[HistoryEntryRead])
+def customer_history(
+    customer_id: int,
+    ctx: Ctx = Depends(context),
+    cursor: str | None = Query(None, max_length=1000),
+    limit: int = Query(50, ge=1, le=200),
+) -> Page[HistoryEntryRead]:
+    """Every change to the card, newest first."""
+    with ctx.db.read() as session:
+        entries, next_cursor = service.customer_history(
+            session, actor=ctx.actor, customer_id=customer_id, cursor=cursor, limit=limit
+        )
+        return Page[HistoryEntryRead](
+            items=[HistoryEntryRead.model_validate(e) for e in entries], next_cursor=next_cursor
+        )
+
+
+@router.get("/lookup", response_model=LookupResult, tags=["screen pop"])
+def lookup(
+    ctx: Ctx = Depends(context),
+    phone: str | None = Query(None, max_length=60),
+    region: str | None = Query(None, min_length=2, max_length=2),
+    email: str | None = Query(None, max_length=320),
+) -> LookupResult:
+    """The cards that own a phone number (any common notation) or an e-mail."""
+    with ctx.db.read() as session:
+        customers = service.lookup(
+            session,
+            actor=ctx.actor,
+            phone=phone,
+            email=email,
+            region=region,
+            default_region=ctx.settings.default_region,
+        )
+        return LookupResult(items=[CustomerRead.of(c) for c in customers])

@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Boolean, Date, ForeignKey, Index, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from clientcard.base import Base, BigId, JsonData, UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from clientcard.contacts.models import ContactPoint
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+    __table_args__ = (
+        # Identification is unique per document type among customers not deleted.
+        Index(
+            "uq_customers_identification",
+            "identification_type",
+            "identification_number",
+            unique=True,
+            sqlite_where=text("deleted_at IS NULL AND identification_number IS NOT NULL"),
+            postgresql_where=text("deleted_at IS NULL AND identification_number IS NOT NULL"),
+        ),
+        Index("ix_customers_sort_name_id", "sort_name", "id"),
+        Index("ix_customers_updated_at_id", "updated_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    first_name: Mapped[str | None] = mapped_column(String(200))
+    last_name: Mapped[str | None] = mapped_column(String(200))
+    company_name: Mapped[str | None] = mapped_column(String(300))
+    company_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="SET NULL"), index=True
+    )
+    identification_type: Mapped[str | None] = mapped_column(String(30))
+    identification_number: Mapped[str | None] = mapped_column(String(60))
+    gender: Mapped[str | None] = mapped_column(String(20))
+    birth_date: Mapped[dt.date | None] = mapped_column(Date)
+    language: Mapped[str | None] = mapped_column(String(10))
+    tags: Mapped[list[str]] = mapped_column(JsonData, default=list)
+    note: Mapped[str | None] = mapped_column(Text)
+    vip: Mapped[bool] = mapped_column(Boolean, default=False)
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    deleted_by: Mapped[str | None] = mapped_column(String(150))
+    # Folded (lower-case, no accents) name, company and identification, for search.
+    search_text: Mapped[str] = mapped_column(Text, default="")
+    # Folded display name, for sorting lists by name.
+    sort_name: Mapped[str] = mapped_column(String(400), default="")
+    version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(150))
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_by: Mapped[str] = mapped_column(String(150))
+    last_interaction_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    contact_points: Mapped[list[ContactPoint]] = relationship(
+        back_populates="customer",
+        order_by="ContactPoint.id",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )

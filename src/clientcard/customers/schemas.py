@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from typing import Literal
+
+from pydantic import Field
+
+from clientcard.contacts.schemas import ContactPointCreate, ContactPointRead
+from clientcard.customers.models import Customer
+from clientcard.schemas import ReadModel, WriteModel
+
+CustomerKind = Literal["person", "company"]
+Gender = Literal["female", "male", "other", "unspecified"]
+LANGUAGE_PATTERN = r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$"
+
+
+class CustomerCreate(WriteModel):
+    kind: CustomerKind = "person"
+    first_name: str | None = Field(None, max_length=200)
+    last_name: str | None = Field(None, max_length=200)
+    company_name: str | None = Field(None, max_length=300)
+    company_id: int | None = None
+    identification_type: str | None = Field(None, max_length=30)
+    identification_number: str | None = Field(None, max_length=60)
+    gender: Gender | None = None
+    birth_date: dt.date | None = None
+    language: str | None = Field(None, pattern=LANGUAGE_PATTERN)
+    tags: list[str] = Field(default_factory=list, max_length=50)
+    note: str | None = Field(None, max_length=5000)
+    vip: bool = False
+    hidden: bool = False
+    contact_points: list[ContactPointCreate] = Field(default_factory=list, max_length=100)
+
+
+class CustomerUpdate(WriteModel):
+    """Only the fields sent are changed; null clears a field that may be empty."""
+
+    kind: CustomerKind | None = None
+    first_name: str | None = Field(None, max_length=200)
+    last_name: str | None = Field(None, max_length=200)
+    company_name: str | None = Field(None, max_length=300)
+    company_id: int | None = None
+    identification_type: str | None = Field(None, max_length=30)
+    identification_number: str | None = Field(None, max_length=60)
+    gender: Gender | None = None
+    birth_date: dt.date | None = None
+    language: str | None = Field(None, pattern=LANGUAGE_PATTERN)
+    tags: list[str] | None = Field(None, max_length=50)
+    note: str | None = Field(None, max_length=5000)
+    vip: bool | None = None
+    hidden: bool | None = None
+
+
+class CustomerRead(ReadModel):
+    id: int
+    kind: CustomerKind
+    first_name: str | None
+    last_name: str | None
+    company_name: str | None
+    company_id: int | None
+    identification_type: str | None
+    identification_number: str | None
+    gender: Gender | None
+    birth_date: dt.date | None
+    language: str | None
+    tags: list[str]
+    note: str | None
+    vip: bool
+    hidden: bool
+    avatar_url: str | None
+    version: int
+    created_at: dt.datetime
+    created_by: str
+    updated_at: dt.datetime
+    updated_by: str
+    last_interaction_at: dt.datetime | None
+    deleted_at: dt.datetime | None = None
+    deleted_by: str | None = None
+    contact_points: list[ContactPointRead]
+
+    @classmethod
+    def of(cls, customer: Customer) -> CustomerRead:
+        points = [ContactPointRead.model_validate(p) for p in customer.contact_points]
+        data = {
+            name: getattr(customer, name)
+            for name in cls.model_fields
+            if name not in ("avatar_url", "contact_points")
+        }
+        return cls(**data, avatar_url=gravatar_url(points), contact_points=points)
+
+
+def gravatar_url(points: list[ContactPointRead]) -> str | None:
+    """Gravatar of the primary e-mail (SHA-256 of the normalized address)."""
+    email = next((p for p in points if p.type == "email" and p.primary), None)
+    if email is None:
+        return None
+    digest = hashlib.sha256(email.normalized.encode()).hexdigest()
+    return f"https://www.gravatar.com/avatar/{digest}?d=identicon&s=160"
+
+
+class LookupResult(ReadModel):
+    items: list[CustomerRead]

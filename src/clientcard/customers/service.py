@@ -1,0 +1,501 @@
+"""Customers: create, read, update, delete, restore, list and search, screen-pop look-up."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from clientcard.audit import service as audit
+from clientcard.auth.actor import Actor, Permission
+from clientcard.base import utcnow
+from clientcard.contacts import service as contacts
+from clientcard.contacts.models import ContactPoint
+from clientcard.contacts.normalize import (
+    PHONE_TYPES,
+    check_region,
+    normalize_email,
+    normalize_phone,
+)
+from clientcard.customers import search
+from clientcard.customers.models import Customer
+from clientcard.customers.schemas import CustomerCreate, CustomerUpdate
+from clientcard.errors import (
+    Conflict,
+    ErrorCollector,
+    FieldError,
+    Invalid,
+    NotFound,
+    PreconditionFailed,
+)
+from clientcard.pagination import MAX_LIMIT, decode_cursor, encode_cursor
+from clientcard.text import fold
+
+PROFILE_FIELDS = (
+    "kind",
+    "first_name",
+    "last_name",
+    "company_name",
+    "company_id",
+    "identification_type",
+    "identification_number",
+    "gender",
+    "birth_date",
+    "language",
+    "tags",
+    "note",
+    "vip",
+    "hidden",
+)
+NOT_NULLABLE = frozenset({"kind", "tags", "vip", "hidden"})
+MAX_TAG_LENGTH = 50
+LOOKUP_LIMIT = 20
+
+
+def snapshot(customer: Customer) -> dict[str, Any]:
+    return {name: getattr(customer, name) for name in PROFILE_FIELDS}
+
+
+def display_name(customer: Customer) -> str:
+    if customer.kind == "company":
+        return customer.company_name or ""
+    return " ".join(p for p in (customer.first_name, customer.last_name) if p)
+
+
+def _clean_profile(values: dict[str, Any]) -> dict[str, Any]:
+    """Applies the profile's rules to a complete set of values; reports every broken one."""
+    errors = ErrorCollector()
+    values = dict(values)
+    for name in (
+        "first_name",
+        "last_name",
+        "company_name",
+        "identification_type",
+        "note",
+        "identification_number",
+        "language",
+    ):
+        if isinstance(values.get(name), str):
+            values[name] = values[name].strip() or None
+    if values["identification_type"]:
+        values["identification_type"] = values["identification_type"].lower()
+    if values["identification_number"]:
+        values["identification_number"] = (
+            values["identification_number"].replace(" ", "").replace("-", "").upper()
+        )
+    if bool(values["identification_type"]) != bool(values["identification_number"]):
+        missing = (
+            "identification_type"
+            if not values["identification_type"]
+            else ("identification_number")
+        )
+        errors.add(missing, "identification needs both a document type and a number")
+
+    if values["kind"] == "person":
+        if not values["first_name"] and not values["last_name"]:
+            errors.add("first_name", "a person needs a first name or a last name")
+    else:
+        if not values["company_name"]:
+            errors.add("company_name", "a company needs a company name")
+        if values["company_id"] is not None:
+            errors.add("company_id", "a company cannot belong to another company")
+        for name in ("gender", "birth_date"):
+            if values[name] is not None:
+                errors.add(name, "is only for persons")
+
+    birth_date = values["birth_date"]
+    if birth_date is not None and (
+        birth_date > dt.date.today() or birth_date < dt.date(1900, 1, 1)
+    ):
+        errors.add("birth_date", "must lie between 1900-01-01 and today")
+
+    tags: list[str] = []
+    for index, tag in enumerate(values["tags"]):
+        tag = tag.strip()
+        if not tag or len(tag) > MAX_TAG_LENGTH:
+            errors.add(f"tags.{index}", f"a tag has 1 to {MAX_TAG_LENGTH} characters")
+        elif tag not in tags:
+            tags.append(tag)
+    values["tags"] = tags
+    errors.raise_if_any()
+    return values
+
+
+def _check_company(session: Session, company_id: int | None, *, self_id: int | None) -> None:
+    if company_id is None:
+        return
+    company = session.get(Customer, company_id)
+    if company_id == self_id:
+        raise Invalid.field("company_id", "a customer cannot belong to itself")
+    if company is None or company.deleted_at is not None:
+        raise Invalid.field("company_id", f"customer {company_id} does not exist")
+    if company.kind != "company":
+        raise Invalid.field("company_id", f"customer {company_id} is not a company")
+
+
+def _check_identification_free(session: Session, values: dict[str, Any], *, self_id: int | None):
+    if not values["identification_number"]:
+        return
+    other = session.scalars(
+        select(Customer.id).where(
+            Customer.identification_type == values["identification_type"],
+            Customer.identification_number == values["identification_number"],
+            Customer.deleted_at.is_(None),
+            Customer.id != (self_id or 0),
+        )
+    ).first()
+    if other is not None:
+        raise Conflict(
+            f"customer {other} already has this identification",
+            errors=[FieldError("identification_number", "already belongs to another customer")],
+            existing_id=other,
+        )
+
+
+def _derive(customer: Customer) -> None:
+    """Keeps the search and sort columns in step with the profile."""
+    customer.search_text = " " + fold(
+        " ".join(
+            p
+            for p in (
+                customer.first_name,
+                customer.last_name,
+                customer.company_name,
+                customer.identification_number,
+            )
+            if p
+        )
+    )
+    if customer.kind == "company":
+        customer.sort_name = fold(customer.company_name)
+    else:
+        customer.sort_name = fold(f"{customer.last_name or ''} {customer.first_name or ''}")
+
+
+def create_customer(
+    session: Session, *, actor: Actor, data: CustomerCreate, default_region: str
+) -> Customer:
+    actor.require(Permission.CUSTOMER_WRITE)
+    values = _clean_profile(data.model_dump(exclude={"contact_points"}))
+    _check_company(session, values["company_id"], self_id=None)
+    _check_identification_free(session, values, self_id=None)
+    now = utcnow()
+    customer = Customer(
+        **values,
+        created_by=actor.username,
+        updated_by=actor.username,
+        created_at=now,
+        updated_at=now,
+        version=1,
+    )
+    _derive(customer)
+    session.add(customer)
+    _flush_guarded(session)
+    audit.record_created(
+        session,
+        actor=actor,
+        entity="customer",
+        entity_id=customer.id,
+        customer_id=customer.id,
+        snapshot=snapshot(customer),
+    )
+    contacts.add_points(
+        session,
+        actor=actor,
+        customer=customer,
+        items=data.contact_points,
+        default_region=default_region,
+        field_prefix="contact_points.",
+    )
+    return customer
+
+
+def _flush_guarded(session: Session) -> None:
+    """Flushes; a unique index that a concurrent writer beat us to is a 409, not a 500."""
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        raise Conflict("the change collides with data written at the same time") from exc
+
+
+def get_customer(session: Session, *, actor: Actor, customer_id: int) -> Customer:
+    actor.require(Permission.CUSTOMER_READ)
+    customer = session.scalars(
+        select(Customer)
+        .where(Customer.id == customer_id)
+        .options(selectinload(Customer.contact_points))
+    ).one_or_none()
+    if customer is None or (
+        customer.deleted_at is not None and not actor.can(Permission.CUSTOMER_READ_DELETED)
+    ):
+        raise NotFound(f"customer {customer_id} does not exist")
+    return customer
+
+
+def _for_write(session: Session, customer_id: int, *, deleted: bool = False) -> Customer:
+    customer = session.scalars(
+        select(Customer).where(Customer.id == customer_id).with_for_update()
+    ).one_or_none()
+    if customer is None or (customer.deleted_at is not None) != deleted:
+        state = "deleted " if deleted else ""
+        raise NotFound(f"{state}customer {customer_id} does not exist")
+    return customer
+
+
+def _check_version(customer: Customer, expected_version: int | None) -> None:
+    if expected_version is not None and expected_version != customer.version:
+        raise PreconditionFailed(
+            f"customer {customer.id} is at version {customer.version}, not {expected_version}; "
+            "reload it and apply the change again",
+            current_version=customer.version,
+        )
+
+
+def update_customer(
+    session: Session,
+    *,
+    actor: Actor,
+    customer_id: int,
+    data: CustomerUpdate,
+    expected_version: int | None,
+) -> Customer:
+    actor.require(Permission.CUSTOMER_WRITE)
+    customer = _for_write(session, customer_id)
+    _check_version(customer, expected_version)
+    given = data.model_dump(exclude_unset=True)
+    errors = ErrorCollector()
+    for name in NOT_NULLABLE & given.keys():
+        if given[name] is None:
+            errors.add(name, "may not be null")
+    errors.raise_if_any()
+
+    before = snapshot(customer)
+    values = _clean_profile({**before, **given})
+    if values["company_id"] != before["company_id"]:
+        _check_company(session, values["company_id"], self_id=customer.id)
+    if (values["identification_type"], values["identification_number"]) != (
+        before["identification_type"],
+        before["identification_number"],
+    ):
+        _check_identification_free(session, values, self_id=customer.id)
+    if values["kind"] == "person" and before["kind"] == "company":
+        _check_no_members(session, customer)
+
+    changes = audit.diff(before, values)
+    if not changes:
+        return customer
+    for name in changes:
+        setattr(customer, name, values[name])
+    _derive(customer)
+    contacts.touch_customer(customer, actor)
+    _flush_guarded(session)
+    audit.record(
+        session,
+        actor=actor,
+        action="customer.updated",
+        entity="customer",
+        entity_id=customer.id,
+        customer_id=customer.id,
+        changes=changes,
+    )
+    return customer
+
+
+def _check_no_members(session: Session, company: Customer) -> None:
+    member = session.scalars(
+        select(Customer.id).where(Customer.company_id == company.id, Customer.deleted_at.is_(None))
+    ).first()
+    if member is not None:
+        raise Invalid.field("kind", "a company with people cannot become a person")
+
+
+def delete_customer(
+    session: Session, *, actor: Actor, customer_id: int, expected_version: int | None
+) -> Customer:
+    """Soft delete: the card leaves lists and look-ups; an administrator can restore it."""
+    actor.require(Permission.CUSTOMER_DELETE)
+    customer = _for_write(session, customer_id)
+    _check_version(customer, expected_version)
+    now = utcnow()
+    customer.deleted_at = now
+    customer.deleted_by = actor.username
+    contacts.touch_customer(customer, actor)
+    audit.record(
+        session,
+        actor=actor,
+        action="customer.deleted",
+        entity="customer",
+        entity_id=customer.id,
+        customer_id=customer.id,
+        changes=audit.diff({"deleted_at": None}, {"deleted_at": now}),
+    )
+    return customer
+
+
+def restore_customer(session: Session, *, actor: Actor, customer_id: int) -> Customer:
+    actor.require(Permission.CUSTOMER_RESTORE)
+    customer = _for_write(session, customer_id, deleted=True)
+    _check_identification_free(session, snapshot(customer), self_id=customer.id)
+    before = customer.deleted_at
+    customer.deleted_at = None
+    customer.deleted_by = None
+    contacts.touch_customer(customer, actor)
+    _flush_guarded(session)
+    audit.record(
+        session,
+        actor=actor,
+        action="customer.restored",
+        entity="customer",
+        entity_id=customer.id,
+        customer_id=customer.id,
+        changes=audit.diff({"deleted_at": before}, {"deleted_at": None}),
+    )
+    return customer
+
+
+# ---- lists and search ------------------------------------------------------------------
+
+SortKey = Literal["-created_at", "created_at", "name", "-updated_at"]
+
+
+@dataclass(frozen=True)
+class CustomerFilter:
+    q: str | None = None
+    kind: str | None = None
+    vip: bool | None = None
+    tag: str | None = None
+    company_id: int | None = None
+    include_hidden: bool = False
+    deleted: bool = False
+    sort: SortKey = "-created_at"
+
+
+def _sort_columns(sort: SortKey) -> tuple[list[Any], bool, tuple[type, ...]]:
+    """The columns a sort orders by (always ending in id), its direction, cursor types."""
+    if sort == "name":
+        return [Customer.sort_name, Customer.id], False, (str, int)
+    if sort == "-updated_at":
+        return [Customer.updated_at, Customer.id], True, (str, int)
+    return [Customer.id], sort == "-created_at", (int,)
+
+
+def _cursor_values(customer: Customer, sort: SortKey) -> list[Any]:
+    if sort == "name":
+        return [customer.sort_name, customer.id]
+    if sort == "-updated_at":
+        return [customer.updated_at.isoformat(), customer.id]
+    return [customer.id]
+
+
+def list_customers(
+    session: Session,
+    *,
+    actor: Actor,
+    filters: CustomerFilter,
+    cursor: str | None,
+    limit: int,
+    default_region: str,
+) -> tuple[list[Customer], str | None]:
+    actor.require(Permission.CUSTOMER_READ)
+    if filters.deleted:
+        actor.require(Permission.CUSTOMER_READ_DELETED)
+    limit = max(1, min(limit, MAX_LIMIT))
+    query = select(Customer)
+    query = query.where(
+        Customer.deleted_at.is_not(None) if filters.deleted else Customer.deleted_at.is_(None)
+    )
+    if not filters.include_hidden:
+        query = query.where(Customer.hidden.is_(False))
+    if filters.kind:
+        query = query.where(Customer.kind == filters.kind)
+    if filters.vip is not None:
+        query = query.where(Customer.vip.is_(filters.vip))
+    if filters.company_id is not None:
+        query = query.where(Customer.company_id == filters.company_id)
+    if filters.tag:
+        query = query.where(search.has_tag(session, filters.tag))
+    if filters.q:
+        parsed = search.classify(filters.q, region=default_region)
+        if parsed is not None:
+            query = query.where(search.condition(session, parsed))
+
+    columns, descending, kinds = _sort_columns(filters.sort)
+    if cursor:
+        values = decode_cursor(cursor, kinds=kinds)
+        if filters.sort == "-updated_at":
+            values[0] = _parse_cursor_time(values[0])
+        key = tuple_(*columns)
+        query = query.where(key < tuple_(*values) if descending else key > tuple_(*values))
+    query = query.order_by(*[c.desc() if descending else c.asc() for c in columns])
+
+    rows = list(
+        session.scalars(query.limit(limit + 1).options(selectinload(Customer.contact_points)))
+    )
+    page = rows[:limit]
+    next_cursor = (
+        encode_cursor(_cursor_values(page[-1], filters.sort)) if len(rows) > limit else None
+    )
+    return page, next_cursor
+
+
+def _parse_cursor_time(value: str) -> dt.datetime:
+    try:
+        return dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise Invalid.field("cursor", "is not a cursor this list gave out") from None
+
+
+def lookup(
+    session: Session,
+    *,
+    actor: Actor,
+    phone: str | None,
+    email: str | None,
+    region: str | None,
+    default_region: str,
+) -> list[Customer]:
+    """The screen pop: the customers that own a phone number or an e-mail, most recently
+    active first. Hidden customers are found too; deleted ones are not."""
+    actor.require(Permission.CUSTOMER_READ)
+    if bool(phone) == bool(email):
+        raise Invalid(
+            "give either phone or email",
+            errors=[
+                FieldError("phone", "give either phone or email"),
+                FieldError("email", "give either phone or email"),
+            ],
+        )
+    if phone:
+        region = check_region(region or default_region)
+        normalized = normalize_phone(phone, region=region, field="phone")
+        types: frozenset[str] | tuple[str, ...] = PHONE_TYPES
+    else:
+        normalized = normalize_email(email or "", field="email")
+        types = ("email",)
+    owners = select(ContactPoint.customer_id).where(
+        ContactPoint.normalized == normalized, ContactPoint.type.in_(types)
+    )
+    return list(
+        session.scalars(
+            select(Customer)
+            .where(Customer.id.in_(owners), Customer.deleted_at.is_(None))
+            .order_by(Customer.last_interaction_at.desc().nulls_last(), Customer.id.desc())
+            .limit(LOOKUP_LIMIT)
+            .options(selectinload(Customer.contact_points))
+        )
+    )
+
+
+def customer_history(
+    session: Session, *, actor: Actor, customer_id: int, cursor: str | None, limit: int
+) -> tuple[list[Any], str | None]:
+    """The change history of a card the actor may see."""
+    if session.get(Customer, customer_id) is None:
+        raise NotFound(f"customer {customer_id} does not exist")
+    return audit.customer_history(
+        session, actor=actor, customer_id=customer_id, cursor=cursor, limit=limit
+    )

@@ -1,0 +1,100 @@
+"""Engine and sessions for SQLite and PostgreSQL.
+
+SQLite runs in WAL mode with ``synchronous=FULL`` and foreign keys on, so a write answered
+2xx is on disk. Write transactions on SQLite start with ``BEGIN IMMEDIATE``: writers queue
+on the database lock instead of failing when their snapshot turns stale, and a
+read-check-write (such as the version check) is atomic. PostgreSQL locks the rows a write
+changes with ``SELECT ... FOR UPDATE``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from clientcard.config import Settings, get_settings
+
+_IMMEDIATE = "clientcard_write"
+
+
+def make_engine(settings: Settings | None = None, **kwargs: Any) -> Engine:
+    settings = settings or get_settings()
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite":
+        if url.database and url.database != ":memory:":
+            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "isolation_level": None},
+            pool_size=settings.db_pool_size,
+            max_overflow=20,
+            **kwargs,
+        )
+        _configure_sqlite(engine, settings.sqlite_busy_timeout_ms)
+        return engine
+    return create_engine(
+        url, pool_size=settings.db_pool_size, max_overflow=20, pool_pre_ping=True, **kwargs
+    )
+
+
+def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        # The driver runs in autocommit mode (isolation_level=None); we open transactions
+        # ourselves so that a write can take the lock up front.
+        immediate = connection.get_execution_options().get(_IMMEDIATE, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+class Database:
+    """An engine plus the two kinds of session the app uses: read and write."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.is_sqlite = engine.dialect.name == "sqlite"
+        self._read = sessionmaker(engine, expire_on_commit=False, autoflush=True)
+        self._write = sessionmaker(
+            engine.execution_options(**{_IMMEDIATE: True}),
+            expire_on_commit=False,
+            autoflush=True,
+        )
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        session = self._read()
+        try:
+            yield session
+        finally:
+            session.rollback()
+            session.close()
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A unit of work: commits once at the end, or rolls everything back."""
+        session = self._write()
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def dispose(self) -> None:
+        self.engine.dispose()

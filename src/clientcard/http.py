@@ -1,0 +1,87 @@
+"""What every JSON route shares: the request context (database, settings, actor), bearer
+authentication and ETag/If-Match handling."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
+
+from clientcard.auth import service as auth
+from clientcard.auth.actor import Actor
+from clientcard.config import Settings
+from clientcard.db import Database
+from clientcard.errors import FieldError, PreconditionFailed, PreconditionRequired, Unauthorized
+
+_ETAG = re.compile(r'^(?:W/)?"?(\d+)"?$')
+
+
+@dataclass(frozen=True)
+class Services:
+    """Process-wide objects, built once by the app factory."""
+
+    db: Database
+    settings: Settings
+    tokens: auth.TokenCache
+
+
+@dataclass(frozen=True)
+class Ctx:
+    db: Database
+    settings: Settings
+    tokens: auth.TokenCache
+    actor: Actor
+
+
+def services(request: Request) -> Services:
+    return request.app.state.services
+
+
+def _bearer(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("send Authorization: Bearer <token>")
+    return token.strip()
+
+
+async def context(request: Request, svc: Services = Depends(services)) -> Ctx:
+    """Authenticates the caller. A token seen recently costs no query."""
+    token = _bearer(request)
+    actor = svc.tokens.get(auth._token_hash(token))
+    if actor is None:
+        actor = await run_in_threadpool(_resolve, svc, token)
+    return Ctx(db=svc.db, settings=svc.settings, tokens=svc.tokens, actor=actor)
+
+
+def _resolve(svc: Services, token: str) -> Actor:
+    with svc.db.read() as session:
+        return auth.resolve_token(session, token=token, cache=svc.tokens)
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def expected_version(request: Request, *, required: bool) -> int | None:
+    """The version named by If-Match; None for `*` or, when allowed, for no header."""
+    value = request.headers.get("if-match")
+    if value is None:
+        if required:
+            raise PreconditionRequired(
+                "send If-Match with the ETag (version) you read, so that a concurrent change "
+                "is not overwritten",
+                errors=[FieldError("If-Match", "is required")],
+            )
+        return None
+    value = value.strip()
+    if value == "*":
+        return None
+    match = _ETAG.match(value)
+    if match is None:
+        raise PreconditionFailed(
+            f"If-Match {value!r} names no version", errors=[FieldError("If-Match", "malformed")]
+        )
+    return int(match.group(1))
