@@ -14,12 +14,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from clientcard import __version__
 from clientcard.auth import api as auth_api
 from clientcard.auth.service import TokenCache
+from clientcard.campaigns import api as campaigns_api
+from clientcard.cases import api as cases_api
 from clientcard.config import Settings, get_settings
 from clientcard.contacts import api as contacts_api
 from clientcard.customers import api as customers_api
 from clientcard.db import Database, make_engine
 from clientcard.errors import DomainError
 from clientcard.http import Services
+from clientcard.interactions import api as interactions_api
 from clientcard.schemas import READ_ONLY_FIELDS
 
 log = logging.getLogger("clientcard")
@@ -122,4 +125,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(auth_api.router)
     app.include_router(customers_api.router)
     app.include_router(contacts_api.router)
+    app.include_router(campaigns_api.router)
+    app.include_router(cases_api.router)
+    app.include_router(interactions_api.router)
     return app

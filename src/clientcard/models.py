@@ -2,7 +2,25 @@
 
 from clientcard.audit.models import AuditEntry
 from clientcard.auth.models import ApiToken, User
+from clientcard.campaigns.models import Campaign, CampaignAgent
+from clientcard.cases.models import Case, CaseComment, CaseNote, CaseType, Counter
 from clientcard.contacts.models import ContactPoint
 from clientcard.customers.models import Customer
+from clientcard.interactions.models import CustomerNote, Interaction
 
-__all__ = ["ApiToken", "AuditEntry", "ContactPoint", "Customer", "User"]
+__all__ = [
+    "ApiToken",
+    "AuditEntry",
+    "Campaign",
+    "CampaignAgent",
+    "Case",
+    "CaseComment",
+    "CaseNote",
+    "CaseType",
+    "ContactPoint",
+    "Counter",
+    "Customer",
+    "CustomerNote",
+    "Interaction",
+    "User",
+]

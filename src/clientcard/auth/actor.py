@@ -22,17 +22,31 @@ class Permission(enum.StrEnum):
     CUSTOMER_READ_DELETED = "customer.read_deleted"
     HISTORY_READ = "history.read"
     USER_MANAGE = "user.manage"
+    CASE_READ = "case.read"
+    CASE_WRITE = "case.write"
+    CASE_CONFIGURE = "case.configure"
+    CAMPAIGN_READ = "campaign.read"
+    CAMPAIGN_MANAGE = "campaign.manage"
+    INTERACTION_READ = "interaction.read"
+    INTERACTION_INGEST = "interaction.ingest"
+    DASHBOARD_READ = "dashboard.read"
 
 
 _EVERYONE = {
     Permission.CUSTOMER_READ,
     Permission.CUSTOMER_WRITE,
     Permission.HISTORY_READ,
+    Permission.CASE_READ,
+    Permission.CASE_WRITE,
+    Permission.CAMPAIGN_READ,
+    Permission.INTERACTION_READ,
+    # Channel platforms push interactions with a token of an agent-role system user.
+    Permission.INTERACTION_INGEST,
 }
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.AGENT: frozenset(_EVERYONE),
-    Role.SUPERVISOR: frozenset(_EVERYONE | {Permission.CUSTOMER_DELETE}),
+    Role.SUPERVISOR: frozenset(_EVERYONE | {Permission.CUSTOMER_DELETE, Permission.DASHBOARD_READ}),
     Role.ADMIN: frozenset(Permission),
 }
 

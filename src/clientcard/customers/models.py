@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Boolean, Date, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -25,6 +25,7 @@ class Customer(Base):
             postgresql_where=text("deleted_at IS NULL AND identification_number IS NOT NULL"),
         ),
         Index("ix_customers_sort_name_id", "sort_name", "id"),
+        Index("ix_customers_identification_number", "identification_number"),
         Index("ix_customers_updated_at_id", "updated_at", "id"),
     )
 
@@ -57,6 +58,8 @@ class Customer(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_by: Mapped[str] = mapped_column(String(150))
     last_interaction_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # How a lead reached us: entry method, site, landing URL, referrer, UTM, IP, location.
+    lead_source: Mapped[dict[str, Any] | None] = mapped_column(JsonData)
 
     contact_points: Mapped[list[ContactPoint]] = relationship(
         back_populates="customer",
