@@ -124,9 +124,7 @@ class Server:
             while time.monotonic() < deadline:
                 if self.process.poll() is not None:
                     self.join_output()
-                    pytest.fail(
-                        f"the server exited with {self.process.returncode}:\n{self.output}"
-                    )
+                    pytest.fail(f"the server exited with {self.process.returncode}:\n{self.output}")
                 try:
                     if client.get(f"{self.url}/healthz").status_code == 200:
                         return

@@ -102,7 +102,7 @@ def test_failed_writes_leave_no_entry(agent, other_agent):
     before = history(agent, customer["id"])
     failures = [
         agent.patch(url, json={"first_name": "B"}, headers={"If-Match": '"99"'}),
-        agent.patch(url, json={"first_name": None, "last_name": None},
+        agent.patch(url, json={"note": "x", "birth_date": "2999-01-01"},
                     headers={"If-Match": '"2"'}),
         agent.post(points, json={"type": "email", "value": "A@example.com"}),
         agent.post(points, json={"type": "phone", "value": "1"}),

@@ -186,6 +186,15 @@ def test_patch_that_breaks_a_rule_writes_nothing(agent):
     assert len(agent.get(f"{url}/history").json()["items"]) == 1
 
 
+def test_a_person_with_a_contact_point_may_go_without_a_name(agent):
+    customer = create_customer(agent, contact_points=[{"type": "email", "value": "a@b.es"}])
+    response = agent.patch(f"/api/v1/customers/{customer['id']}",
+                           json={"first_name": None, "last_name": None},
+                           headers={"If-Match": f'"{customer["version"]}"'})
+    assert response.status_code == 200
+    assert (response.json()["first_name"], response.json()["last_name"]) == (None, None)
+
+
 def test_unknown_customer_is_404_problem(agent):
     response = agent.get("/api/v1/customers/424242")
     assert response.status_code == 404

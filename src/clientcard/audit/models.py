@@ -25,3 +25,5 @@ class AuditEntry(Base):
     # No foreign key: the history outlives what it describes.
     customer_id: Mapped[int | None] = mapped_column(BigId)
     changes: Mapped[dict[str, Any]] = mapped_column(JsonData, default=dict)
+    # Which way the change came in: api, ingestion, scheduler, cli, demo.
+    origin: Mapped[str] = mapped_column(String(20), default="api", server_default="api")

@@ -14,3 +14,4 @@ class HistoryEntryRead(ReadModel):
     entity: str
     entity_id: int
     changes: dict[str, dict[str, Any]]
+    origin: str

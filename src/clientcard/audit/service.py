@@ -46,8 +46,10 @@ def record(
     entity_id: int,
     customer_id: int | None,
     changes: dict[str, dict[str, Any]],
+    origin: str = "api",
 ) -> AuditEntry:
     entry = AuditEntry(
+        origin=origin,
         actor_id=actor.user_id,
         actor=actor.username,
         action=action,
@@ -68,6 +70,7 @@ def record_created(
     entity_id: int,
     customer_id: int | None,
     snapshot: dict[str, Any],
+    origin: str = "api",
 ) -> AuditEntry:
     changes = diff({}, {k: v for k, v in snapshot.items() if v not in (None, [], "")})
     return record(
@@ -78,6 +81,7 @@ def record_created(
         entity_id=entity_id,
         customer_id=customer_id,
         changes=changes,
+        origin=origin,
     )
 
 

@@ -42,6 +42,7 @@ _EVERYONE = {
     Permission.INTERACTION_READ,
     # Channel platforms push interactions with a token of an agent-role system user.
     Permission.INTERACTION_INGEST,
+    Permission.DASHBOARD_READ,
 }
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {

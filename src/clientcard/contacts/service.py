@@ -165,6 +165,7 @@ def add_points(
     items: Sequence[ContactPointCreate],
     default_region: str,
     field_prefix: str = "",
+    origin: str = "api",
 ) -> list[ContactPoint]:
     """Adds contact points to a customer being written (new or locked for update)."""
     errors = ErrorCollector()
@@ -205,6 +206,7 @@ def add_points(
             entity_id=point.id,
             customer_id=customer.id,
             snapshot=snapshot(point),
+            origin=origin,
         )
     return created
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -13,6 +13,22 @@ from clientcard.schemas import ReadModel, WriteModel
 CustomerKind = Literal["person", "company"]
 Gender = Literal["female", "male", "other", "unspecified"]
 LANGUAGE_PATTERN = r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$"
+
+
+class LeadSource(WriteModel):
+    """How a new customer reached us (P9)."""
+
+    entry_method: Literal["chatbot", "form", "api", "import", "ad_lead_form", "channel"] | None = (
+        None
+    )
+    site: str | None = Field(None, max_length=300)
+    landing_url: str | None = Field(None, max_length=2000)
+    referrer: str | None = Field(None, max_length=2000)
+    utm_source: str | None = Field(None, max_length=200)
+    utm_medium: str | None = Field(None, max_length=200)
+    utm_campaign: str | None = Field(None, max_length=200)
+    ip: str | None = Field(None, max_length=45)
+    location: str | None = Field(None, max_length=300)
 
 
 class CustomerCreate(WriteModel):
@@ -30,6 +46,7 @@ class CustomerCreate(WriteModel):
     note: str | None = Field(None, max_length=5000)
     vip: bool = False
     hidden: bool = False
+    lead_source: LeadSource | None = None
     contact_points: list[ContactPointCreate] = Field(default_factory=list, max_length=100)
 
 
@@ -50,6 +67,7 @@ class CustomerUpdate(WriteModel):
     note: str | None = Field(None, max_length=5000)
     vip: bool | None = None
     hidden: bool | None = None
+    lead_source: LeadSource | None = None
 
 
 class CustomerRead(ReadModel):
@@ -75,6 +93,7 @@ class CustomerRead(ReadModel):
     updated_at: dt.datetime
     updated_by: str
     last_interaction_at: dt.datetime | None
+    lead_source: dict[str, Any] | None = None
     deleted_at: dt.datetime | None = None
     deleted_by: str | None = None
     contact_points: list[ContactPointRead]

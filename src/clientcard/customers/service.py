@@ -50,6 +50,7 @@ PROFILE_FIELDS = (
     "note",
     "vip",
     "hidden",
+    "lead_source",
 )
 NOT_NULLABLE = frozenset({"kind", "tags", "vip", "hidden"})
 MAX_TAG_LENGTH = 50
@@ -66,8 +67,10 @@ def display_name(customer: Customer) -> str:
     return " ".join(p for p in (customer.first_name, customer.last_name) if p)
 
 
-def _clean_profile(values: dict[str, Any]) -> dict[str, Any]:
-    """Applies the profile's rules to a complete set of values; reports every broken one."""
+def _clean_profile(values: dict[str, Any], *, reachable: bool) -> dict[str, Any]:
+    """Applies the profile's rules to a complete set of values; reports every broken one.
+    `reachable`: the customer has a contact point, so a person may go without a name
+    (a lead that wrote in from an unknown address)."""
     errors = ErrorCollector()
     values = dict(values)
     for name in (
@@ -96,8 +99,8 @@ def _clean_profile(values: dict[str, Any]) -> dict[str, Any]:
         errors.add(missing, "identification needs both a document type and a number")
 
     if values["kind"] == "person":
-        if not values["first_name"] and not values["last_name"]:
-            errors.add("first_name", "a person needs a first name or a last name")
+        if not values["first_name"] and not values["last_name"] and not reachable:
+            errors.add("first_name", "a person needs a first name, a last name or a contact point")
     else:
         if not values["company_name"]:
             errors.add("company_name", "a company needs a company name")
@@ -112,6 +115,10 @@ def _clean_profile(values: dict[str, Any]) -> dict[str, Any]:
         birth_date > dt.date.today() or birth_date < dt.date(1900, 1, 1)
     ):
         errors.add("birth_date", "must lie between 1900-01-01 and today")
+
+    if values.get("lead_source"):
+        values["lead_source"] = {k: v for k, v in values["lead_source"].items() if v is not None}
+    values["lead_source"] = values.get("lead_source") or None
 
     tags: list[str] = []
     for index, tag in enumerate(values["tags"]):
@@ -177,10 +184,17 @@ def _derive(customer: Customer) -> None:
 
 
 def create_customer(
-    session: Session, *, actor: Actor, data: CustomerCreate, default_region: str
+    session: Session,
+    *,
+    actor: Actor,
+    data: CustomerCreate,
+    default_region: str,
+    origin: str = "api",
 ) -> Customer:
     actor.require(Permission.CUSTOMER_WRITE)
-    values = _clean_profile(data.model_dump(exclude={"contact_points"}))
+    values = _clean_profile(
+        data.model_dump(exclude={"contact_points"}), reachable=bool(data.contact_points)
+    )
     _check_company(session, values["company_id"], self_id=None)
     _check_identification_free(session, values, self_id=None)
     now = utcnow()
@@ -202,6 +216,7 @@ def create_customer(
         entity_id=customer.id,
         customer_id=customer.id,
         snapshot=snapshot(customer),
+        origin=origin,
     )
     contacts.add_points(
         session,
@@ -210,6 +225,7 @@ def create_customer(
         items=data.contact_points,
         default_region=default_region,
         field_prefix="contact_points.",
+        origin=origin,
     )
     return customer
 
@@ -274,7 +290,7 @@ def update_customer(
     errors.raise_if_any()
 
     before = snapshot(customer)
-    values = _clean_profile({**before, **given})
+    values = _clean_profile({**before, **given}, reachable=bool(customer.contact_points))
     if values["company_id"] != before["company_id"]:
         _check_company(session, values["company_id"], self_id=customer.id)
     if (values["identification_type"], values["identification_number"]) != (

@@ -1,5 +1,171 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends, Query, Response
+from pydantic import AwareDatetime
+
+from clientcard.errors import Invalid
+from clientcard.http import Ctx, context
+from clientcard.interactions import dashboard, service, timeline
+from clientcard.interactions.schemas import (
+    BatchIn,
+    BatchResult,
+    Channel,
+    CustomerNoteIn,
+    CustomerNoteRead,
+    Dashboard,
+    Direction,
+    InteractionIn,
+    InteractionRead,
+    ItemResult,
+    ResolveIn,
+    TimelineItem,
+)
+from clientcard.schemas import Page
 
 router = APIRouter(prefix="/api/v1")
+
+
+@router.post("/interactions", response_model=ItemResult, status_code=201, tags=["interactions"])
+def ingest_one(data: InteractionIn, response: Response, ctx: Ctx = Depends(context)):
+    """One interaction from a channel platform. Sending it again creates nothing (200)."""
+    with ctx.db.write() as session:
+        (result,) = service.ingest(
+            session,
+            actor=ctx.actor,
+            items=[data.model_dump(by_alias=True, mode="json")],
+            default_region=ctx.settings.default_region,
+        )
+    if result.result == "duplicate":
+        response.status_code = 200
+    return result
+
+
+@router.post("/interactions/batch", response_model=BatchResult, tags=["interactions"])
+def ingest_batch(data: BatchIn, ctx: Ctx = Depends(context)) -> BatchResult:
+    """Up to 1,000 interactions; each item answers for itself, a bad one sinks no other."""
+    with ctx.db.write() as session:
+        results = service.ingest(
+            session, actor=ctx.actor, items=data.items, default_region=ctx.settings.default_region
+        )
+    return BatchResult(items=results)
+
+
+@router.get("/interactions", response_model=Page[InteractionRead], tags=["interactions"])
+def list_ambiguous(
+    ctx: Ctx = Depends(context),
+    ambiguous: bool = Query(..., description="Must be true: the list of ambiguous interactions"),
+    cursor: str | None = Query(None, max_length=1000),
+    limit: int = Query(50, ge=1, le=200),
+) -> Page[InteractionRead]:
+    """Interactions whose contact point matched several customers, for an agent to resolve."""
+    if not ambiguous:
+        raise Invalid.field(
+            "ambiguous",
+            "only ambiguous=true is listed; read interactions through a customer's timeline",
+        )
+    with ctx.db.read() as session:
+        rows, next_cursor = service.list_ambiguous(
+            session, actor=ctx.actor, cursor=cursor, limit=limit
+        )
+        return Page[InteractionRead](
+            items=[InteractionRead.model_validate(r) for r in rows], next_cursor=next_cursor
+        )
+
+
+@router.get("/interactions/{interaction_id}", response_model=InteractionRead, tags=["interactions"])
+def get_interaction(interaction_id: int, ctx: Ctx = Depends(context)) -> InteractionRead:
+    with ctx.db.read() as session:
+        return InteractionRead.model_validate(
+            service.get_interaction(session, actor=ctx.actor, interaction_id=interaction_id)
+        )
+
+
+@router.post(
+    "/interactions/{interaction_id}/resolve", response_model=InteractionRead, tags=["interactions"]
+)
+def resolve(interaction_id: int, data: ResolveIn, ctx: Ctx = Depends(context)):
+    """Moves an ambiguous interaction to the right customer."""
+    with ctx.db.write() as session:
+        return InteractionRead.model_validate(
+            service.resolve_ambiguous(
+                session,
+                actor=ctx.actor,
+                interaction_id=interaction_id,
+                customer_id=data.customer_id,
+            )
+        )
+
+
+@router.get(
+    "/customers/{customer_id}/timeline", response_model=Page[TimelineItem], tags=["timeline"]
+)
+def customer_timeline(
+    customer_id: int,
+    ctx: Ctx = Depends(context),
+    channel: Channel | None = None,
+    direction: Direction | None = None,
+    case_id: int | None = None,
+    since: AwareDatetime | None = None,
+    until: AwareDatetime | None = None,
+    cursor: str | None = Query(None, max_length=1000),
+    limit: int = Query(50, ge=1, le=200),
+) -> Page[TimelineItem]:
+    filters = timeline.TimelineFilter(
+        channel=channel, direction=direction, case_id=case_id, since=since, until=until
+    )
+    with ctx.db.read() as session:
+        items, next_cursor = timeline.customer_timeline(
+            session,
+            actor=ctx.actor,
+            customer_id=customer_id,
+            filters=filters,
+            cursor=cursor,
+            limit=limit,
+        )
+    return Page[TimelineItem](items=items, next_cursor=next_cursor)
+
+
+@router.get("/cases/{case_id}/timeline", response_model=Page[TimelineItem], tags=["timeline"])
+def case_timeline(
+    case_id: int,
+    ctx: Ctx = Depends(context),
+    include_previous: bool = False,
+    cursor: str | None = Query(None, max_length=1000),
+    limit: int = Query(50, ge=1, le=200),
+) -> Page[TimelineItem]:
+    with ctx.db.read() as session:
+        items, next_cursor = timeline.case_timeline(
+            session,
+            actor=ctx.actor,
+            case_id=case_id,
+            include_previous=include_previous,
+            cursor=cursor,
+            limit=limit,
+        )
+    return Page[TimelineItem](items=items, next_cursor=next_cursor)
+
+
+@router.post(
+    "/customers/{customer_id}/notes",
+    response_model=CustomerNoteRead,
+    status_code=201,
+    tags=["timeline"],
+)
+def add_customer_note(customer_id: int, data: CustomerNoteIn, ctx: Ctx = Depends(context)):
+    with ctx.db.write() as session:
+        return CustomerNoteRead.model_validate(
+            timeline.add_note(session, actor=ctx.actor, customer_id=customer_id, text=data.text)
+        )
+
+
+@router.get("/customers/{customer_id}/dashboard", response_model=Dashboard, tags=["dashboard"])
+def customer_dashboard(
+    customer_id: int,
+    ctx: Ctx = Depends(context),
+    since: AwareDatetime | None = None,
+    until: AwareDatetime | None = None,
+) -> Dashboard:
+    with ctx.db.read() as session:
+        return dashboard.customer_dashboard(
+            session, actor=ctx.actor, customer_id=customer_id, since=since, until=until
+        )

@@ -1,0 +1,509 @@
+"""Ingestion: interactions from every channel, idempotent by (source, external_id), each
+resolved to its customer by the customer-side contact point."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import phonenumbers
+from pydantic import ValidationError
+from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, selectinload
+
+from clientcard.audit import service as audit
+from clientcard.auth.actor import Actor, Permission
+from clientcard.auth.models import User
+from clientcard.campaigns.models import Campaign
+from clientcard.cases.models import Case
+from clientcard.contacts import service as contacts
+from clientcard.contacts.models import ContactPoint
+from clientcard.contacts.normalize import PHONE_TYPES, normalize_email, try_normalize_phone
+from clientcard.contacts.schemas import ContactPointCreate
+from clientcard.customers import service as customers
+from clientcard.customers.models import Customer
+from clientcard.customers.schemas import CustomerCreate, LeadSource
+from clientcard.errors import FieldError, Invalid, NotFound
+from clientcard.interactions.models import Interaction
+from clientcard.interactions.schemas import InteractionIn, ItemResult
+from clientcard.pagination import MAX_LIMIT, decode_cursor, encode_cursor
+
+ORIGIN = "ingestion"
+PREVIEW_LENGTH = 140
+_SPACES = re.compile(r"\s+")
+_NEVER = dt.datetime.min.replace(tzinfo=dt.UTC)
+
+
+@dataclass
+class _Item:
+    index: int
+    data: InteractionIn
+    customer_id: int | None = None
+    ambiguous: bool = False
+    candidates: list[int] = field(default_factory=list)
+    point: tuple[str, str, str] | None = None  # (type, value as given, normalized)
+    errors: list[FieldError] = field(default_factory=list)
+    repeats: list[_Item] = field(default_factory=list)  # the same item again in the batch
+
+
+def _field_errors(exc: ValidationError) -> list[FieldError]:
+    return [
+        FieldError(".".join(str(p) for p in e["loc"]) or "item", e["msg"]) for e in exc.errors()
+    ]
+
+
+def customer_side(data: InteractionIn) -> tuple[str, str | None]:
+    """The field naming the customer's address: `from` when they reached us, else `to`."""
+    return ("from", data.from_) if data.direction == "inbound" else ("to", data.to)
+
+
+def contact_point_of(data: InteractionIn, *, default_region: str) -> tuple[str, str, str]:
+    """(type, value, normalized) of the customer-side address, read by channel."""
+    name, value = customer_side(data)
+    if not value or not value.strip():
+        raise Invalid.field(name, "is required to find the customer (or send customer_id)")
+    value = value.strip()
+    channel = data.channel
+    if channel == "email" or (channel in ("chat", "web", "social") and "@" in value):
+        return "email", value, normalize_email(value, field=name)
+    if channel in ("voice", "sms", "whatsapp"):
+        e164 = try_normalize_phone(value, region=default_region)
+        if e164 is None:
+            raise Invalid.field(name, f"is not a valid phone number (read in {default_region})")
+        if channel == "whatsapp":
+            return "whatsapp", value, e164
+        number = phonenumbers.parse(e164)
+        kind = phonenumbers.number_type(number)
+        mobile = kind in (
+            phonenumbers.PhoneNumberType.MOBILE,
+            phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+        )
+        return ("mobile" if mobile else "phone"), value, e164
+    if channel == "social":
+        network, _, handle = value.partition(":")
+        if not handle:
+            raise Invalid.field(name, "a social address is written network:handle")
+        return (
+            "social",
+            value,
+            f"{network.strip().lower()}:{handle.strip().removeprefix('@').lower()}",
+        )
+    e164 = try_normalize_phone(value, region=default_region)
+    if e164 is not None:
+        return "mobile", value, e164
+    return "web", value, value
+
+
+def _matching_types(point_type: str) -> Iterable[str]:
+    return PHONE_TYPES if point_type in PHONE_TYPES else (point_type,)
+
+
+def preview_of(data: InteractionIn) -> str | None:
+    if data.channel == "voice":
+        parts = [f"{data.direction} call"]
+        if data.status:
+            parts.append(data.status)
+        if data.details.duration_s is not None:
+            minutes, seconds = divmod(data.details.duration_s, 60)
+            parts.append(f"{minutes} min {seconds} s")
+        if data.queue:
+            parts.append(f"queue {data.queue}")
+        return ", ".join(parts)
+    text = " — ".join(p for p in (data.subject, data.body) if p)
+    text = _SPACES.sub(" ", text).strip()
+    if len(text) > PREVIEW_LENGTH:
+        text = text[: PREVIEW_LENGTH - 1] + "…"
+    return text or None
+
+
+def ingest(
+    session: Session, *, actor: Actor, items: list[dict[str, Any]], default_region: str
+) -> list[ItemResult]:
+    """Stores each valid item once; one bad item never sinks the others."""
+    actor.require(Permission.INTERACTION_INGEST)
+    results: dict[int, ItemResult] = {}
+    pending: list[_Item] = []
+    for index, raw in enumerate(items):
+        try:
+            pending.append(_Item(index, InteractionIn.model_validate(raw)))
+        except ValidationError as exc:
+            results[index] = _error(index, _field_errors(exc))
+
+    pending = _drop_duplicates(session, pending, results)
+    _check_references(session, pending)
+    _resolve(session, actor, [i for i in pending if not i.errors], default_region)
+    for item in pending:
+        if item.errors:
+            results[item.index] = _error(item.index, item.errors)
+    good = [i for i in pending if not i.errors]
+    _capture_contact_points(session, actor, good, default_region)
+    _insert(session, actor, good, results)
+    return [results[i] for i in range(len(items))]
+
+
+def _error(index: int, errors: list[FieldError]) -> ItemResult:
+    return ItemResult(
+        index=index,
+        result="error",
+        errors=[{"field": e.field, "message": e.message} for e in errors],
+    )
+
+
+def _drop_duplicates(
+    session: Session, pending: list[_Item], results: dict[int, ItemResult]
+) -> list[_Item]:
+    """Items already stored (or repeated within the batch) answer with the first id."""
+    by_source: dict[str, set[str]] = defaultdict(set)
+    for item in pending:
+        by_source[item.data.source].add(item.data.external_id)
+    stored: dict[tuple[str, str], tuple[int, int]] = {}
+    for source, external_ids in by_source.items():
+        ids = list(external_ids)
+        for start in range(0, len(ids), 500):
+            rows = session.execute(
+                select(Interaction.external_id, Interaction.id, Interaction.customer_id).where(
+                    Interaction.source == source,
+                    Interaction.external_id.in_(ids[start : start + 500]),
+                )
+            )
+            for external_id, id_, customer_id in rows:
+                stored[(source, external_id)] = (id_, customer_id)
+    fresh: list[_Item] = []
+    first_in_batch: dict[tuple[str, str], _Item] = {}
+    for item in pending:
+        key = (item.data.source, item.data.external_id)
+        if key in stored:
+            id_, customer_id = stored[key]
+            results[item.index] = ItemResult(
+                index=item.index, id=id_, customer_id=customer_id, result="duplicate"
+            )
+        elif key in first_in_batch:
+            first_in_batch[key].repeats.append(item)  # answered once the first is stored
+        else:
+            first_in_batch[key] = item
+            fresh.append(item)
+    return fresh
+
+
+def _check_references(session: Session, pending: list[_Item]) -> None:
+    """Customer, case, campaign and agent named by the items must exist (a query each)."""
+
+    def ids(attribute: str) -> set[Any]:
+        return {getattr(i.data, attribute) for i in pending} - {None, ""}
+
+    def lookup(query: Any, values: set[Any]) -> dict[Any, Any]:
+        return dict(session.execute(query).all()) if values else {}
+
+    customer_ids, case_ids = ids("customer_id"), ids("case_id")
+    campaign_ids, agents = ids("campaign_id"), ids("agent")
+    customers_ok = lookup(
+        select(Customer.id, Customer.id).where(
+            Customer.id.in_(customer_ids), Customer.deleted_at.is_(None)
+        ),
+        customer_ids,
+    )
+    case_owner = lookup(select(Case.id, Case.customer_id).where(Case.id.in_(case_ids)), case_ids)
+    campaigns_ok = lookup(
+        select(Campaign.id, Campaign.id).where(Campaign.id.in_(campaign_ids)), campaign_ids
+    )
+    agents_ok = lookup(select(User.username, User.id).where(User.username.in_(agents)), agents)
+    for item in pending:
+        data = item.data
+        if data.customer_id is not None and data.customer_id not in customers_ok:
+            item.errors.append(
+                FieldError("customer_id", f"customer {data.customer_id} does not exist")
+            )
+        if data.case_id is not None:
+            owner = case_owner.get(data.case_id)
+            if owner is None:
+                item.errors.append(FieldError("case_id", f"case {data.case_id} does not exist"))
+            elif data.customer_id is not None and owner != data.customer_id:
+                item.errors.append(FieldError("case_id", "belongs to another customer"))
+            elif data.customer_id is None:
+                item.customer_id = owner
+        if data.campaign_id is not None and data.campaign_id not in campaigns_ok:
+            item.errors.append(
+                FieldError("campaign_id", f"campaign {data.campaign_id} does not exist")
+            )
+        if data.agent and data.agent not in agents_ok:
+            item.errors.append(FieldError("agent", f"no user {data.agent!r}"))
+        if data.ended_at is not None and data.ended_at < data.started_at:
+            item.errors.append(FieldError("ended_at", "is before started_at"))
+        if data.customer_id is not None:
+            item.customer_id = data.customer_id
+
+
+def _resolve(session: Session, actor: Actor, pending: list[_Item], default_region: str) -> None:
+    """Finds each item's customer by its contact point; an unknown one becomes a new lead,
+    several matches go to the most recently active one, flagged as ambiguous."""
+    for item in pending:
+        try:
+            item.point = contact_point_of(item.data, default_region=default_region)
+        except Invalid as exc:
+            if item.customer_id is None:
+                item.errors.extend(exc.errors)
+    unresolved = [i for i in pending if i.customer_id is None and not i.errors]
+    wanted = {i.point[2] for i in unresolved if i.point}
+    owners: dict[str, list[tuple[int, str, dt.datetime | None]]] = defaultdict(list)
+    values = list(wanted)
+    for start in range(0, len(values), 500):
+        rows = session.execute(
+            select(
+                ContactPoint.normalized,
+                ContactPoint.customer_id,
+                ContactPoint.type,
+                Customer.last_interaction_at,
+            )
+            .join(Customer, Customer.id == ContactPoint.customer_id)
+            .where(
+                ContactPoint.normalized.in_(values[start : start + 500]),
+                Customer.deleted_at.is_(None),
+            )
+        )
+        for normalized, customer_id, kind, last in rows:
+            owners[normalized].append((customer_id, kind, last))
+
+    new_leads: dict[tuple[str, str], int] = {}
+    for item in unresolved:
+        assert item.point is not None
+        kind, _, normalized = item.point
+        types = set(_matching_types(kind))
+        found = {cid: last for cid, t, last in owners.get(normalized, []) if t in types}
+        if len(found) == 1:
+            item.customer_id = next(iter(found))
+        elif found:
+            ordered = sorted(
+                found, key=lambda cid: (found[cid] is not None, found[cid] or 0, cid), reverse=True
+            )
+            item.customer_id, item.ambiguous, item.candidates = ordered[0], True, sorted(found)
+        elif (kind, normalized) in new_leads:
+            item.customer_id = new_leads[(kind, normalized)]
+        else:
+            lead = _create_lead(session, actor, item, default_region)
+            new_leads[(kind, normalized)] = lead.id
+            item.customer_id = lead.id
+
+
+def _create_lead(session: Session, actor: Actor, item: _Item, default_region: str) -> Customer:
+    """A new customer for an unknown address, with the lead source the platform sent."""
+    assert item.point is not None
+    kind, value, normalized = item.point
+    if kind == "social":  # social addresses come as network:handle
+        network, _, handle = value.partition(":")
+        point = ContactPointCreate(type="social", network=network or "unknown", value=handle)
+    else:
+        point = ContactPointCreate(type=kind, value=normalized if kind in PHONE_TYPES else value)
+    lead_source = item.data.lead_source or LeadSource()
+    if lead_source.entry_method is None:
+        lead_source = lead_source.model_copy(update={"entry_method": "channel"})
+    return customers.create_customer(
+        session,
+        actor=actor,
+        default_region=default_region,
+        origin=ORIGIN,
+        data=CustomerCreate(kind="person", contact_points=[point], lead_source=lead_source),
+    )
+
+
+def _capture_contact_points(
+    session: Session, actor: Actor, items: list[_Item], default_region: str
+) -> None:
+    """C6: an inbound address new to a customer named by id is added to their card."""
+    wanted: dict[int, dict[tuple[str, str], str]] = defaultdict(dict)
+    for item in items:
+        if item.data.customer_id is not None and item.point and item.data.direction == "inbound":
+            kind, value, normalized = item.point
+            if kind != "social":
+                wanted[item.customer_id][(kind, normalized)] = value  # type: ignore[index]
+    if not wanted:
+        return
+    loaded = session.scalars(
+        select(Customer)
+        .where(Customer.id.in_(wanted))
+        .options(selectinload(Customer.contact_points))
+    )
+    for customer in loaded:
+        held = {(p.type, p.normalized) for p in customer.contact_points}
+        phones_held = {p.normalized for p in customer.contact_points if p.type in PHONE_TYPES}
+        new = [
+            ContactPointCreate(type=kind, value=normalized if kind in PHONE_TYPES else value)
+            for (kind, normalized), value in wanted[customer.id].items()
+            if (kind, normalized) not in held
+            and not (kind in PHONE_TYPES and normalized in phones_held)
+        ]
+        if new:
+            contacts.add_points(
+                session,
+                actor=actor,
+                customer=customer,
+                items=new,
+                default_region=default_region,
+                origin=ORIGIN,
+            )
+
+
+def _insert(
+    session: Session, actor: Actor, items: list[_Item], results: dict[int, ItemResult]
+) -> None:
+    if not items:
+        return
+    session.flush()
+    rows = [_row(item, actor) for item in items]
+    dialect = session.get_bind().dialect.name
+    insert = sqlite_insert if dialect == "sqlite" else pg_insert
+    statement = (
+        insert(Interaction)
+        .on_conflict_do_nothing(index_elements=["source", "external_id"])
+        .returning(Interaction.id, Interaction.source, Interaction.external_id)
+    )
+    stored = {}
+    for start in range(0, len(rows), 500):
+        chunk = rows[start : start + 500]
+        for id_, source, external_id in session.execute(statement, chunk):
+            stored[(source, external_id)] = id_
+    latest: dict[int, dt.datetime] = {}
+    for item in items:
+        key = (item.data.source, item.data.external_id)
+        if key in stored:
+            results[item.index] = ItemResult(
+                index=item.index,
+                id=stored[key],
+                customer_id=item.customer_id,
+                result="created",
+                ambiguous=item.ambiguous,
+                candidates=item.candidates,
+            )
+            assert item.customer_id is not None
+            started = item.data.started_at.astimezone(dt.UTC)
+            if item.customer_id not in latest or latest[item.customer_id] < started:
+                latest[item.customer_id] = started
+        else:  # stored by a concurrent writer since we looked
+            id_, customer_id = session.execute(
+                select(Interaction.id, Interaction.customer_id).where(
+                    Interaction.source == key[0], Interaction.external_id == key[1]
+                )
+            ).one()
+            results[item.index] = ItemResult(
+                index=item.index, id=id_, customer_id=customer_id, result="duplicate"
+            )
+        for repeat in item.repeats:
+            first = results[item.index]
+            results[repeat.index] = ItemResult(
+                index=repeat.index, id=first.id, customer_id=first.customer_id, result="duplicate"
+            )
+    _move_last_interaction(session, latest)
+
+
+def _row(item: _Item, actor: Actor) -> dict[str, Any]:
+    data = item.data
+    return {
+        "customer_id": item.customer_id,
+        "source": data.source,
+        "external_id": data.external_id,
+        "channel": data.channel,
+        "direction": data.direction,
+        "from_address": data.from_,
+        "to_address": data.to,
+        "contact_normalized": item.point[2] if item.point else None,
+        "agent": data.agent,
+        "queue": data.queue,
+        "campaign_id": data.campaign_id,
+        "case_id": data.case_id,
+        "status": data.status,
+        "read": data.read,
+        "subject": data.subject,
+        "body": data.body,
+        "preview": preview_of(data),
+        "details": data.details.model_dump(mode="json", exclude_defaults=True),
+        "started_at": data.started_at,
+        "ended_at": data.ended_at,
+        "ambiguous": item.ambiguous,
+        "candidates": item.candidates,
+        "created_at": dt.datetime.now(dt.UTC),
+        "created_by": actor.username,
+    }
+
+
+def _move_last_interaction(session: Session, latest: dict[int, dt.datetime]) -> None:
+    """Moves each customer's last-interaction date forward (never back). Not a card edit:
+    the version stays, so an agent's open form does not go stale."""
+    if not latest:
+        return
+    table = Customer.__table__
+    statement = (
+        update(table)
+        .where(table.c.id == bindparam("b_id"))
+        .where(
+            or_(
+                table.c.last_interaction_at.is_(None),
+                table.c.last_interaction_at < bindparam("b_at"),
+            )
+        )
+        .values(last_interaction_at=bindparam("b_at"))
+    )
+    session.connection().execute(
+        statement, [{"b_id": cid, "b_at": at} for cid, at in sorted(latest.items())]
+    )
+
+
+# ---- reading -----------------------------------------------------------------------------
+
+
+def get_interaction(session: Session, *, actor: Actor, interaction_id: int) -> Interaction:
+    actor.require(Permission.INTERACTION_READ)
+    interaction = session.get(Interaction, interaction_id)
+    if interaction is None:
+        raise NotFound(f"interaction {interaction_id} does not exist")
+    return interaction
+
+
+def list_ambiguous(
+    session: Session, *, actor: Actor, cursor: str | None, limit: int
+) -> tuple[list[Interaction], str | None]:
+    """Interactions whose contact point matched several customers, newest first."""
+    actor.require(Permission.INTERACTION_READ)
+    limit = max(1, min(limit, MAX_LIMIT))
+    query = select(Interaction).where(Interaction.ambiguous.is_(True))
+    if cursor:
+        (last_id,) = decode_cursor(cursor, kinds=(int,))
+        query = query.where(Interaction.id < last_id)
+    rows = list(session.scalars(query.order_by(Interaction.id.desc()).limit(limit + 1)))
+    next_cursor = encode_cursor([rows[limit - 1].id]) if len(rows) > limit else None
+    return rows[:limit], next_cursor
+
+
+def resolve_ambiguous(
+    session: Session, *, actor: Actor, interaction_id: int, customer_id: int
+) -> Interaction:
+    """An agent names the right customer of an ambiguous interaction."""
+    actor.require(Permission.CUSTOMER_WRITE)
+    interaction = session.scalars(
+        select(Interaction).where(Interaction.id == interaction_id).with_for_update()
+    ).one_or_none()
+    if interaction is None:
+        raise NotFound(f"interaction {interaction_id} does not exist")
+    target = session.get(Customer, customer_id)
+    if target is None or target.deleted_at is not None:
+        raise Invalid.field("customer_id", f"customer {customer_id} does not exist")
+    before = {"customer_id": interaction.customer_id, "ambiguous": interaction.ambiguous}
+    interaction.customer_id = customer_id
+    interaction.ambiguous = False
+    changes = audit.diff(before, {"customer_id": customer_id, "ambiguous": False})
+    for affected in {before["customer_id"], customer_id}:
+        audit.record(
+            session,
+            actor=actor,
+            action="interaction.resolved",
+            entity="interaction",
+            entity_id=interaction.id,
+            customer_id=affected,
+            changes=changes,
+        )
+    _move_last_interaction(session, {customer_id: interaction.started_at})
+    return interaction
