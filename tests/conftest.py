@@ -87,6 +87,15 @@ def _migrated(settings: Settings) -> Iterator[Database]:
     database.dispose()
 
 
+# Rows the migrations seed, put back after each test empties the tables.
+SEEDED = [
+    "INSERT INTO case_types (key, label, active) VALUES ('question', 'Question', true), "
+    "('complaint', 'Complaint', true), ('suggestion', 'Suggestion', true), "
+    "('claim', 'Claim', true)",
+    "INSERT INTO counters (name, value) VALUES ('case_number', 0)",
+]
+
+
 def _empty_tables(database: Database) -> None:
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
     with database.engine.begin() as connection:
@@ -95,6 +104,8 @@ def _empty_tables(database: Database) -> None:
                 connection.execute(text(f"DELETE FROM {table}"))
         else:
             connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        for statement in SEEDED:
+            connection.execute(text(statement))
 
 
 @pytest.fixture
@@ -151,9 +162,7 @@ def make_user(db: Database, username: str, role: Role, password: str = "secret-p
 
 
 def login(client: TestClient, username: str, password: str = "secret-pass-1") -> str:
-    response = client.post(
-        "/api/v1/auth/token", json={"username": username, "password": password}
-    )
+    response = client.post("/api/v1/auth/token", json={"username": username, "password": password})
     assert response.status_code == 200, response.text
     return response.json()["access_token"]
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 
 def test_malformed_json_is_422(agent):
-    response = agent.post("/api/v1/customers", content=b"{not json",
-                          headers={"Content-Type": "application/json"})
+    response = agent.post(
+        "/api/v1/customers", content=b"{not json", headers={"Content-Type": "application/json"}
+    )
     assert response.status_code == 422
     assert response.headers["content-type"].startswith("application/problem+json")
     assert response.json()["errors"]
@@ -26,7 +27,9 @@ def test_unknown_route_and_method_are_problems(agent):
     missing = agent.get("/api/v1/nothing-here")
     assert missing.status_code == 404
     assert missing.headers["content-type"].startswith("application/problem+json")
-    wrong = agent.client.put("/api/v1/customers", headers={"Authorization": f"Bearer {agent.token}"})
+    wrong = agent.client.put(
+        "/api/v1/customers", headers={"Authorization": f"Bearer {agent.token}"}
+    )
     assert wrong.status_code == 405
     assert wrong.json()["status"] == 405
 
@@ -39,7 +42,10 @@ def test_huge_values_are_refused_not_truncated(agent):
 
 def test_malformed_if_match_is_412(agent):
     created = agent.post("/api/v1/customers", json={"first_name": "Ana"}).json()
-    response = agent.patch(f"/api/v1/customers/{created['id']}", json={"first_name": "B"},
-                           headers={"If-Match": "banana"})
+    response = agent.patch(
+        f"/api/v1/customers/{created['id']}",
+        json={"first_name": "B"},
+        headers={"If-Match": "banana"},
+    )
     assert response.status_code == 412
     assert agent.get(f"/api/v1/customers/{created['id']}").json()["first_name"] == "Ana"

@@ -21,6 +21,8 @@ READ_ONLY_FIELDS = frozenset(
         "customer_id",
         "deleted_at",
         "deleted_by",
+        "number",
+        "closed_at",
     }
 )
 

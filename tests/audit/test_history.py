@@ -12,8 +12,9 @@ def history(api, customer_id, **params):
 
 
 def test_creation_is_recorded_with_every_value(agent):
-    customer = create_customer(agent, vip=True, tags=["b2b"], contact_points=[
-        {"type": "mobile", "value": "601 234 567"}])
+    customer = create_customer(
+        agent, vip=True, tags=["b2b"], contact_points=[{"type": "mobile", "value": "601 234 567"}]
+    )
     entries = history(agent, customer["id"])
     assert [e["action"] for e in entries] == ["contact_point.created", "customer.created"]
     point_entry, customer_entry = entries
@@ -30,9 +31,11 @@ def test_creation_is_recorded_with_every_value(agent):
 
 def test_update_records_exactly_the_fields_that_changed(agent):
     customer = create_customer(agent, note="old note")
-    agent.patch(f"/api/v1/customers/{customer['id']}",
-                json={"note": "new note", "first_name": "Ana", "birth_date": "1990-02-03"},
-                headers={"If-Match": '"1"'})
+    agent.patch(
+        f"/api/v1/customers/{customer['id']}",
+        json={"note": "new note", "first_name": "Ana", "birth_date": "1990-02-03"},
+        headers={"If-Match": '"1"'},
+    )
     latest = history(agent, customer["id"])[0]
     assert latest["action"] == "customer.updated"
     assert latest["changes"] == {
@@ -43,8 +46,11 @@ def test_update_records_exactly_the_fields_that_changed(agent):
 
 def test_an_update_that_changes_nothing_records_nothing(agent):
     customer = create_customer(agent)
-    response = agent.patch(f"/api/v1/customers/{customer['id']}", json={"first_name": "Ana"},
-                           headers={"If-Match": '"1"'})
+    response = agent.patch(
+        f"/api/v1/customers/{customer['id']}",
+        json={"first_name": "Ana"},
+        headers={"If-Match": '"1"'},
+    )
     assert response.json()["version"] == 1
     assert len(history(agent, customer["id"])) == 1
 
@@ -53,8 +59,11 @@ def test_contact_point_update_and_delete_are_recorded(agent):
     customer = create_customer(agent)
     url = f"/api/v1/customers/{customer['id']}/contact-points"
     point = agent.post(url, json={"type": "email", "value": "a@example.com"}).json()
-    agent.patch(f"{url}/{point['id']}", json={"value": "b@example.com", "label": "work"},
-                headers={"If-Match": '"1"'})
+    agent.patch(
+        f"{url}/{point['id']}",
+        json={"value": "b@example.com", "label": "work"},
+        headers={"If-Match": '"1"'},
+    )
     agent.delete(f"{url}/{point['id']}")
     deleted, updated, created, _ = history(agent, customer["id"])
     assert created["action"] == "contact_point.created"
@@ -76,8 +85,13 @@ def test_primary_moving_to_another_point_is_recorded_on_both(agent):
     agent.post(url, json={"type": "email", "value": "b@example.com", "primary": True})
     entries = history(agent, customer["id"])
     moved = [e for e in entries if e["action"] == "contact_point.updated"]
-    assert moved == [{**moved[0], "entity_id": first["id"],
-                      "changes": {"primary": {"before": True, "after": False}}}]
+    assert moved == [
+        {
+            **moved[0],
+            "entity_id": first["id"],
+            "changes": {"primary": {"before": True, "after": False}},
+        }
+    ]
     assert entries[0]["changes"]["primary"] == {"before": None, "after": True}
 
 
@@ -91,7 +105,9 @@ def test_delete_and_restore_are_recorded(admin, agent):
     assert deleted["changes"]["deleted_at"]["after"] is not None
     assert restored["action"] == "customer.restored"
     assert restored["changes"]["deleted_at"] == {
-        "before": deleted["changes"]["deleted_at"]["after"], "after": None}
+        "before": deleted["changes"]["deleted_at"]["after"],
+        "after": None,
+    }
 
 
 def test_failed_writes_leave_no_entry(agent, other_agent):
@@ -102,13 +118,16 @@ def test_failed_writes_leave_no_entry(agent, other_agent):
     before = history(agent, customer["id"])
     failures = [
         agent.patch(url, json={"first_name": "B"}, headers={"If-Match": '"99"'}),
-        agent.patch(url, json={"note": "x", "birth_date": "2999-01-01"},
-                    headers={"If-Match": '"2"'}),
+        agent.patch(
+            url, json={"note": "x", "birth_date": "2999-01-01"}, headers={"If-Match": '"2"'}
+        ),
         agent.post(points, json={"type": "email", "value": "A@example.com"}),
         agent.post(points, json={"type": "phone", "value": "1"}),
         other_agent.delete(url),
-        agent.post("/api/v1/customers", json={"first_name": "Dup", "identification_type": "dni",
-                                              "identification_number": "1x"}),
+        agent.post(
+            "/api/v1/customers",
+            json={"first_name": "Dup", "identification_type": "dni", "identification_number": "1x"},
+        ),
     ]
     assert [r.status_code for r in failures] == [412, 422, 409, 422, 403, 409]
     assert history(agent, customer["id"]) == before
@@ -118,11 +137,16 @@ def test_failed_writes_leave_no_entry(agent, other_agent):
 def test_history_pages_newest_first(agent):
     customer = create_customer(agent)
     for version in range(1, 6):
-        agent.patch(f"/api/v1/customers/{customer['id']}", json={"note": f"n{version}"},
-                    headers={"If-Match": f'"{version}"'})
+        agent.patch(
+            f"/api/v1/customers/{customer['id']}",
+            json={"note": f"n{version}"},
+            headers={"If-Match": f'"{version}"'},
+        )
     first = agent.get(f"/api/v1/customers/{customer['id']}/history?limit=4").json()
-    second = agent.get(f"/api/v1/customers/{customer['id']}/history",
-                       params={"limit": 4, "cursor": first["next_cursor"]}).json()
+    second = agent.get(
+        f"/api/v1/customers/{customer['id']}/history",
+        params={"limit": 4, "cursor": first["next_cursor"]},
+    ).json()
     ids = [e["id"] for e in first["items"] + second["items"]]
     assert ids == sorted(ids, reverse=True) and len(set(ids)) == 6
     assert second["next_cursor"] is None

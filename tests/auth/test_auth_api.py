@@ -8,8 +8,12 @@ from tests.conftest import Api, login
 
 
 def test_every_api_call_needs_a_bearer_token(client):
-    for method, url in [("get", "/api/v1/customers"), ("post", "/api/v1/customers"),
-                        ("get", "/api/v1/lookup?phone=1"), ("get", "/api/v1/customers/1/history")]:
+    for method, url in [
+        ("get", "/api/v1/customers"),
+        ("post", "/api/v1/customers"),
+        ("get", "/api/v1/lookup?phone=1"),
+        ("get", "/api/v1/customers/1/history"),
+    ]:
         response = getattr(client, method)(url)
         assert response.status_code == 401, url
         assert response.headers["content-type"].startswith("application/problem+json")
@@ -39,8 +43,9 @@ def test_login_body_is_validated(client):
 
 
 def test_token_response_shape(client, agent):
-    response = client.post("/api/v1/auth/token",
-                           json={"username": "ana", "password": "secret-pass-1"})
+    response = client.post(
+        "/api/v1/auth/token", json={"username": "ana", "password": "secret-pass-1"}
+    )
     body = response.json()
     assert body["token_type"] == "bearer" and len(body["access_token"]) > 30
 
@@ -81,8 +86,9 @@ def test_deactivated_user_loses_access(client, admin, agent):
     response = admin.patch(f"/api/v1/users/{agent.user_id}", json={"active": False})
     assert response.status_code == 200 and response.json()["active"] is False
     assert agent.get("/api/v1/customers").status_code == 401
-    denied = client.post("/api/v1/auth/token",
-                         json={"username": "ana", "password": "secret-pass-1"})
+    denied = client.post(
+        "/api/v1/auth/token", json={"username": "ana", "password": "secret-pass-1"}
+    )
     assert denied.status_code == 401
 
 
@@ -98,18 +104,23 @@ def test_password_change_takes_effect(client, admin, agent):
 
 
 def test_api_token_for_a_system(client, admin, agent):
-    response = admin.post(f"/api/v1/users/{agent.user_id}/api-tokens",
-                          json={"name": "telephony platform"})
+    response = admin.post(
+        f"/api/v1/users/{agent.user_id}/api-tokens", json={"name": "telephony platform"}
+    )
     assert response.status_code == 201
     body = response.json()
     assert body["name"] == "telephony platform" and body["kind"] == "api"
     system = Api(client, body["access_token"], "ana", agent.user_id)
     assert system.get("/api/v1/users/me").json()["username"] == "ana"
-    past = admin.post(f"/api/v1/users/{agent.user_id}/api-tokens",
-                      json={"name": "old", "expires_at": "2001-01-01T00:00:00Z"})
+    past = admin.post(
+        f"/api/v1/users/{agent.user_id}/api-tokens",
+        json={"name": "old", "expires_at": "2001-01-01T00:00:00Z"},
+    )
     assert past.status_code == 422
-    assert agent.post(f"/api/v1/users/{agent.user_id}/api-tokens",
-                      json={"name": "mine"}).status_code == 403
+    assert (
+        agent.post(f"/api/v1/users/{agent.user_id}/api-tokens", json={"name": "mine"}).status_code
+        == 403
+    )
 
 
 def test_users_see_themselves_but_agents_not_others(admin, agent):

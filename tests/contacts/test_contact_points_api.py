@@ -58,11 +58,16 @@ def test_invalid_contact_point_is_422_naming_the_field(agent, body, field):
 
 
 def test_invalid_point_in_a_create_names_its_position_and_creates_nothing(agent):
-    response = agent.post("/api/v1/customers", json={
-        "first_name": "Ana",
-        "contact_points": [{"type": "email", "value": "ok@example.com"},
-                           {"type": "phone", "value": "123"}],
-    })
+    response = agent.post(
+        "/api/v1/customers",
+        json={
+            "first_name": "Ana",
+            "contact_points": [
+                {"type": "email", "value": "ok@example.com"},
+                {"type": "phone", "value": "123"},
+            ],
+        },
+    )
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "contact_points.1.value"
     assert agent.get("/api/v1/customers").json()["items"] == []
@@ -80,11 +85,16 @@ def test_the_same_point_twice_is_409(agent):
 
 
 def test_the_same_point_twice_in_one_create_is_409_and_creates_nothing(agent):
-    response = agent.post("/api/v1/customers", json={
-        "first_name": "Ana",
-        "contact_points": [{"type": "email", "value": "a@example.com"},
-                           {"type": "email", "value": "A@example.com"}],
-    })
+    response = agent.post(
+        "/api/v1/customers",
+        json={
+            "first_name": "Ana",
+            "contact_points": [
+                {"type": "email", "value": "a@example.com"},
+                {"type": "email", "value": "A@example.com"},
+            ],
+        },
+    )
     assert response.status_code == 409
     assert agent.get("/api/v1/customers").json()["items"] == []
 
@@ -117,8 +127,11 @@ def test_unsetting_primary_promotes_another_point(agent):
     customer = create_customer(agent)
     first = add(agent, customer, type="email", value="one@example.com").json()
     second = add(agent, customer, type="email", value="two@example.com").json()
-    response = agent.patch(f"{points_url(customer)}/{first['id']}", json={"primary": False},
-                           headers={"If-Match": f'"{first["version"]}"'})
+    response = agent.patch(
+        f"{points_url(customer)}/{first['id']}",
+        json={"primary": False},
+        headers={"If-Match": f'"{first["version"]}"'},
+    )
     assert response.status_code == 200
     points = {p["id"]: p["primary"] for p in agent.get(points_url(customer)).json()["items"]}
     assert points == {first["id"]: False, second["id"]: True}
@@ -128,8 +141,11 @@ def test_update_renormalizes_and_checks_versions(agent):
     customer = create_customer(agent)
     point = add(agent, customer, type="phone", value="221234567").json()
     url = f"{points_url(customer)}/{point['id']}"
-    updated = agent.patch(url, json={"value": "612 345 678", "region": "ES", "label": "work"},
-                          headers={"If-Match": '"1"'})
+    updated = agent.patch(
+        url,
+        json={"value": "612 345 678", "region": "ES", "label": "work"},
+        headers={"If-Match": '"1"'},
+    )
     assert updated.status_code == 200, updated.text
     assert updated.json()["normalized"] == "+34612345678"
     assert updated.json()["label"] == "work" and updated.json()["version"] == 2
@@ -145,8 +161,11 @@ def test_update_into_a_duplicate_is_409(agent):
     customer = create_customer(agent)
     add(agent, customer, type="email", value="one@example.com")
     second = add(agent, customer, type="email", value="two@example.com").json()
-    response = agent.patch(f"{points_url(customer)}/{second['id']}",
-                           json={"value": "ONE@example.com"}, headers={"If-Match": '"1"'})
+    response = agent.patch(
+        f"{points_url(customer)}/{second['id']}",
+        json={"value": "ONE@example.com"},
+        headers={"If-Match": '"1"'},
+    )
     assert response.status_code == 409
 
 
@@ -159,8 +178,16 @@ def test_contact_point_changes_make_a_new_card_version(agent):
 
 def test_address_and_social_profile(agent):
     customer = create_customer(agent)
-    address = add(agent, customer, type="address", street="Calle de Alcalá 10",
-                  postal_code="28014", city="Madrid", country="es", label="home").json()
+    address = add(
+        agent,
+        customer,
+        type="address",
+        street="Calle de Alcalá 10",
+        postal_code="28014",
+        city="Madrid",
+        country="es",
+        label="home",
+    ).json()
     assert address["value"] == "Calle de Alcalá 10, 28014, Madrid, ES"
     assert address["country"] == "ES"
     assert address["normalized"] == "calle de alcala 10 28014 madrid es"

@@ -39,12 +39,23 @@ def test_phone_notations(raw, region, e164):
 @settings(max_examples=150, deadline=None)
 def test_any_formatting_of_a_valid_number_normalizes_to_the_same_e164(region, data):
     example = phonenumbers.example_number_for_type(
-        region, data.draw(st.sampled_from([phonenumbers.PhoneNumberType.MOBILE,
-                                           phonenumbers.PhoneNumberType.FIXED_LINE])))
+        region,
+        data.draw(
+            st.sampled_from(
+                [phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE]
+            )
+        ),
+    )
     e164 = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164)
-    style = data.draw(st.sampled_from([phonenumbers.PhoneNumberFormat.NATIONAL,
-                                       phonenumbers.PhoneNumberFormat.INTERNATIONAL,
-                                       phonenumbers.PhoneNumberFormat.E164]))
+    style = data.draw(
+        st.sampled_from(
+            [
+                phonenumbers.PhoneNumberFormat.NATIONAL,
+                phonenumbers.PhoneNumberFormat.INTERNATIONAL,
+                phonenumbers.PhoneNumberFormat.E164,
+            ]
+        )
+    )
     written = phonenumbers.format_number(example, style)
     assert normalize_phone(written, region=region) == e164
 

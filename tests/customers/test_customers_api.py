@@ -58,8 +58,9 @@ def test_avatar_follows_the_primary_email(agent):
 
 
 def test_company_and_its_people(agent):
-    company = create_customer(agent, kind="company", company_name="Acme Hardware Inc.",
-                              first_name=None, last_name=None)
+    company = create_customer(
+        agent, kind="company", company_name="Acme Hardware Inc.", first_name=None, last_name=None
+    )
     person = create_customer(agent, company_id=company["id"])
     assert person["company_id"] == company["id"]
     people = agent.get("/api/v1/customers", params={"company_id": company["id"]}).json()
@@ -94,7 +95,9 @@ def test_invalid_profile_is_422_naming_the_field(agent, body, field):
 
 def test_a_person_cannot_belong_to_a_person(agent):
     person = create_customer(agent)
-    response = agent.post("/api/v1/customers", json={"first_name": "Jo", "company_id": person["id"]})
+    response = agent.post(
+        "/api/v1/customers", json={"first_name": "Jo", "company_id": person["id"]}
+    )
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "company_id"
 
@@ -111,8 +114,9 @@ def test_unknown_fields_are_refused_on_create_and_update(agent):
     assert response.status_code == 422
     assert response.json()["errors"] == [{"field": "nickname", "message": "is not a known field"}]
     customer = create_customer(agent)
-    response = agent.patch(f"/api/v1/customers/{customer['id']}", json={"version": 5},
-                           headers={"If-Match": '"1"'})
+    response = agent.patch(
+        f"/api/v1/customers/{customer['id']}", json={"version": 5}, headers={"If-Match": '"1"'}
+    )
     assert response.status_code == 422
     assert response.json()["errors"][0] == {"field": "version", "message": "is read-only"}
     assert agent.get(f"/api/v1/customers/{customer['id']}").json()["version"] == 1
@@ -120,13 +124,24 @@ def test_unknown_fields_are_refused_on_create_and_update(agent):
 
 def test_identification_is_unique_per_type(agent):
     create_customer(agent, identification_type="dni", identification_number="12345678Z")
-    response = agent.post("/api/v1/customers", json={
-        "first_name": "Otro", "identification_type": "dni", "identification_number": "12345678z"})
+    response = agent.post(
+        "/api/v1/customers",
+        json={
+            "first_name": "Otro",
+            "identification_type": "dni",
+            "identification_number": "12345678z",
+        },
+    )
     assert response.status_code == 409
     assert response.json()["errors"][0]["field"] == "identification_number"
-    other_type = agent.post("/api/v1/customers", json={
-        "first_name": "Otro", "identification_type": "passport",
-        "identification_number": "12345678Z"})
+    other_type = agent.post(
+        "/api/v1/customers",
+        json={
+            "first_name": "Otro",
+            "identification_type": "passport",
+            "identification_number": "12345678Z",
+        },
+    )
     assert other_type.status_code == 201
 
 
@@ -157,8 +172,9 @@ def test_second_patch_with_the_same_version_gets_412_and_writes_nothing(agent, o
     url = f"/api/v1/customers/{customer['id']}"
     first = agent.patch(url, json={"first_name": "Anna"}, headers={"If-Match": '"1"'})
     assert first.status_code == 200
-    second = other_agent.patch(url, json={"last_name": "Nowak", "note": "x"},
-                               headers={"If-Match": '"1"'})
+    second = other_agent.patch(
+        url, json={"last_name": "Nowak", "note": "x"}, headers={"If-Match": '"1"'}
+    )
     assert second.status_code == 412
     assert second.json()["current_version"] == 2
     stored = agent.get(url).json()
@@ -169,8 +185,11 @@ def test_second_patch_with_the_same_version_gets_412_and_writes_nothing(agent, o
 
 def test_null_is_refused_for_fields_that_cannot_be_empty(agent):
     customer = create_customer(agent)
-    response = agent.patch(f"/api/v1/customers/{customer['id']}", json={"vip": None, "tags": None},
-                           headers={"If-Match": "1"})
+    response = agent.patch(
+        f"/api/v1/customers/{customer['id']}",
+        json={"vip": None, "tags": None},
+        headers={"If-Match": "1"},
+    )
     assert response.status_code == 422
     assert {e["field"] for e in response.json()["errors"]} == {"vip", "tags"}
 
@@ -178,8 +197,11 @@ def test_null_is_refused_for_fields_that_cannot_be_empty(agent):
 def test_patch_that_breaks_a_rule_writes_nothing(agent):
     customer = create_customer(agent)
     url = f"/api/v1/customers/{customer['id']}"
-    response = agent.patch(url, json={"first_name": None, "last_name": None, "note": "lost?"},
-                           headers={"If-Match": '"1"'})
+    response = agent.patch(
+        url,
+        json={"first_name": None, "last_name": None, "note": "lost?"},
+        headers={"If-Match": '"1"'},
+    )
     assert response.status_code == 422
     stored = agent.get(url).json()
     assert stored["note"] is None and stored["version"] == 1
@@ -188,9 +210,11 @@ def test_patch_that_breaks_a_rule_writes_nothing(agent):
 
 def test_a_person_with_a_contact_point_may_go_without_a_name(agent):
     customer = create_customer(agent, contact_points=[{"type": "email", "value": "a@b.es"}])
-    response = agent.patch(f"/api/v1/customers/{customer['id']}",
-                           json={"first_name": None, "last_name": None},
-                           headers={"If-Match": f'"{customer["version"]}"'})
+    response = agent.patch(
+        f"/api/v1/customers/{customer['id']}",
+        json={"first_name": None, "last_name": None},
+        headers={"If-Match": f'"{customer["version"]}"'},
+    )
     assert response.status_code == 200
     assert (response.json()["first_name"], response.json()["last_name"]) == (None, None)
 
@@ -214,7 +238,8 @@ def test_delete_and_restore(admin, supervisor, agent):
     deleted = admin.get(url)
     assert deleted.status_code == 200 and deleted.json()["deleted_by"] == "sam-supervisor"
     assert [c["id"] for c in admin.get("/api/v1/customers?deleted=true").json()["items"]] == [
-        customer["id"]]
+        customer["id"]
+    ]
     assert agent.get("/api/v1/customers?deleted=true").status_code == 403
 
     assert agent.post(f"{url}/restore").status_code == 403

@@ -9,10 +9,15 @@ from tests.conftest import create_customer
 
 @pytest.fixture
 def ewa(agent):
-    return create_customer(agent, first_name="Ewa", last_name="Wiśniewska", contact_points=[
-        {"type": "mobile", "value": "601 234 567", "region": "PL"},
-        {"type": "email", "value": "Ewa.W@Example.pl"},
-    ])
+    return create_customer(
+        agent,
+        first_name="Ewa",
+        last_name="Wiśniewska",
+        contact_points=[
+            {"type": "mobile", "value": "601 234 567", "region": "PL"},
+            {"type": "email", "value": "Ewa.W@Example.pl"},
+        ],
+    )
 
 
 @pytest.mark.parametrize(
@@ -41,8 +46,9 @@ def test_lookup_reads_the_number_in_the_given_region(agent, ewa):
 
 
 def test_lookup_returns_every_owner_and_leaves_out_deleted(admin, agent, ewa):
-    other = create_customer(agent, first_name="Jan", contact_points=[
-        {"type": "whatsapp", "value": "+48 601 234 567"}])
+    other = create_customer(
+        agent, first_name="Jan", contact_points=[{"type": "whatsapp", "value": "+48 601 234 567"}]
+    )
     found = agent.get("/api/v1/lookup", params={"phone": "+48601234567"}).json()["items"]
     assert {c["id"] for c in found} == {ewa["id"], other["id"]}
     admin.delete(f"/api/v1/customers/{other['id']}")
@@ -74,17 +80,33 @@ def test_bad_lookup_is_422_naming_the_field(agent, params, field):
 @pytest.fixture
 def people(agent):
     return {
-        "lucia": create_customer(agent, first_name="Lucía", last_name="Martínez",
-                                 identification_type="dni", identification_number="12345678Z",
-                                 contact_points=[{"type": "email", "value": "lucia@correo.es"},
-                                                 {"type": "mobile", "value": "+34 612 345 678"}]),
-        "lukasz": create_customer(agent, first_name="Łukasz", last_name="Dąbrowski",
-                                  identification_type="pesel",
-                                  identification_number="85010112345",
-                                  contact_points=[{"type": "phone", "value": "22 555 01 23"}]),
-        "acme": create_customer(agent, kind="company", first_name=None, last_name=None,
-                                company_name="Acme Hardware",
-                                contact_points=[{"type": "email", "value": "info@acme.com"}]),
+        "lucia": create_customer(
+            agent,
+            first_name="Lucía",
+            last_name="Martínez",
+            identification_type="dni",
+            identification_number="12345678Z",
+            contact_points=[
+                {"type": "email", "value": "lucia@correo.es"},
+                {"type": "mobile", "value": "+34 612 345 678"},
+            ],
+        ),
+        "lukasz": create_customer(
+            agent,
+            first_name="Łukasz",
+            last_name="Dąbrowski",
+            identification_type="pesel",
+            identification_number="85010112345",
+            contact_points=[{"type": "phone", "value": "22 555 01 23"}],
+        ),
+        "acme": create_customer(
+            agent,
+            kind="company",
+            first_name=None,
+            last_name=None,
+            company_name="Acme Hardware",
+            contact_points=[{"type": "email", "value": "info@acme.com"}],
+        ),
     }
 
 
@@ -131,9 +153,11 @@ def test_tag_and_vip_filters(agent):
     tagged = create_customer(agent, tags=["loyal", "b2b"], vip=True)
     create_customer(agent, tags=["b2b"])
     assert {c["id"] for c in agent.get("/api/v1/customers?tag=loyal").json()["items"]} == {
-        tagged["id"]}
+        tagged["id"]
+    }
     assert {c["id"] for c in agent.get("/api/v1/customers?vip=true").json()["items"]} == {
-        tagged["id"]}
+        tagged["id"]
+    }
     assert len(agent.get("/api/v1/customers?tag=b2b").json()["items"]) == 2
 
 
@@ -161,7 +185,10 @@ def test_name_sort_orders_by_last_then_first_name(agent):
         create_customer(agent, first_name=first, last_name=last)
     items = agent.get("/api/v1/customers?sort=name").json()["items"]
     assert [(c["first_name"], c["last_name"]) for c in items] == [
-        ("Zofia", "Abad"), ("Ana", "Nowak"), ("Bea", "Nowak")]
+        ("Zofia", "Abad"),
+        ("Ana", "Nowak"),
+        ("Bea", "Nowak"),
+    ]
 
 
 @pytest.mark.parametrize("cursor", ["garbage!", "WzEsMl0", "eyJhIjoxfQ"])

@@ -13,24 +13,43 @@ NOW = dt.datetime(2026, 11, 20, 10, 0, tzinfo=dt.UTC)
 
 def call(external_id: str, **fields):
     return {
-        "source": "telephony", "external_id": external_id, "channel": "voice",
-        "direction": "inbound", "from": "+48 601 234 567", "to": "+48 22 100 00 00",
-        "started_at": NOW.isoformat(), **fields,
+        "source": "telephony",
+        "external_id": external_id,
+        "channel": "voice",
+        "direction": "inbound",
+        "from": "+48 601 234 567",
+        "to": "+48 22 100 00 00",
+        "started_at": NOW.isoformat(),
+        **fields,
     }
 
 
 @pytest.fixture
 def ewa(agent):
-    return create_customer(agent, first_name="Ewa", last_name="Nowak", contact_points=[
-        {"type": "mobile", "value": "601 234 567", "region": "PL"}])
+    return create_customer(
+        agent,
+        first_name="Ewa",
+        last_name="Nowak",
+        contact_points=[{"type": "mobile", "value": "601 234 567", "region": "PL"}],
+    )
 
 
 def test_an_inbound_call_lands_on_the_callers_card(agent, ewa):
-    response = agent.post("/api/v1/interactions", json=call(
-        "c-1", agent="ana", queue="Sales", status="answered",
-        ended_at=(NOW + dt.timedelta(seconds=192)).isoformat(),
-        details={"duration_s": 192, "ivr_path": "1>3",
-                 "recording_url": "https://rec.example.com/c-1.wav"}))
+    response = agent.post(
+        "/api/v1/interactions",
+        json=call(
+            "c-1",
+            agent="ana",
+            queue="Sales",
+            status="answered",
+            ended_at=(NOW + dt.timedelta(seconds=192)).isoformat(),
+            details={
+                "duration_s": 192,
+                "ivr_path": "1>3",
+                "recording_url": "https://rec.example.com/c-1.wav",
+            },
+        ),
+    )
     assert response.status_code == 201, response.text
     result = response.json()
     assert result["result"] == "created" and result["customer_id"] == ewa["id"]
@@ -54,8 +73,9 @@ def test_sending_again_creates_nothing(agent, ewa):
 
 
 def test_the_same_batch_twice_gives_the_same_data(agent, ewa):
-    items = [call(f"b-{n}", started_at=(NOW + dt.timedelta(minutes=n)).isoformat())
-             for n in range(20)]
+    items = [
+        call(f"b-{n}", started_at=(NOW + dt.timedelta(minutes=n)).isoformat()) for n in range(20)
+    ]
     first = agent.post("/api/v1/interactions/batch", json={"items": items}).json()["items"]
     assert {r["result"] for r in first} == {"created"}
     second = agent.post("/api/v1/interactions/batch", json={"items": items}).json()["items"]
@@ -78,57 +98,93 @@ def test_one_bad_item_never_sinks_the_batch(agent, ewa):
 
 
 def test_a_repeat_inside_one_batch_is_a_duplicate(agent, ewa):
-    results = agent.post("/api/v1/interactions/batch",
-                         json={"items": [call("x"), call("x")]}).json()["items"]
+    results = agent.post(
+        "/api/v1/interactions/batch", json={"items": [call("x"), call("x")]}
+    ).json()["items"]
     assert [r["result"] for r in results] == ["created", "duplicate"]
     assert results[0]["id"] == results[1]["id"]
 
 
 def test_whatsapp_from_a_mobile_stored_in_national_format(agent, ewa):
-    result = agent.post("/api/v1/interactions", json=call(
-        "wa-1", channel="whatsapp", **{"from": "48601234567"}, to="+48221000000",
-        body="Hola, ¿mi pedido?")).json()
+    result = agent.post(
+        "/api/v1/interactions",
+        json=call(
+            "wa-1",
+            channel="whatsapp",
+            **{"from": "48601234567"},
+            to="+48221000000",
+            body="Hola, ¿mi pedido?",
+        ),
+    ).json()
     assert result["customer_id"] == ewa["id"]
 
 
 def test_unknown_email_creates_a_lead_created_by_ingestion(agent):
-    result = agent.post("/api/v1/interactions", json={
-        "source": "mail-gw", "external_id": "m-1", "channel": "email", "direction": "inbound",
-        "from": "New.Person@Example.com", "to": "support@us.example", "subject": "Offer?",
-        "started_at": NOW.isoformat(),
-        "lead_source": {"site": "example.com", "utm_campaign": "autumn"}}).json()
+    result = agent.post(
+        "/api/v1/interactions",
+        json={
+            "source": "mail-gw",
+            "external_id": "m-1",
+            "channel": "email",
+            "direction": "inbound",
+            "from": "New.Person@Example.com",
+            "to": "support@us.example",
+            "subject": "Offer?",
+            "started_at": NOW.isoformat(),
+            "lead_source": {"site": "example.com", "utm_campaign": "autumn"},
+        },
+    ).json()
     assert result["result"] == "created"
     lead = agent.get(f"/api/v1/customers/{result['customer_id']}").json()
     assert lead["contact_points"][0]["normalized"] == "new.person@example.com"
-    assert lead["lead_source"] == {"entry_method": "channel", "site": "example.com",
-                                   "utm_campaign": "autumn"}
+    assert lead["lead_source"] == {
+        "entry_method": "channel",
+        "site": "example.com",
+        "utm_campaign": "autumn",
+    }
     created = agent.get(f"/api/v1/customers/{lead['id']}/history").json()["items"][-1]
     assert created["action"] == "customer.created" and created["origin"] == "ingestion"
-    again = agent.post("/api/v1/interactions", json={
-        "source": "mail-gw", "external_id": "m-2", "channel": "email", "direction": "inbound",
-        "from": "new.person@example.com", "started_at": NOW.isoformat()}).json()
+    again = agent.post(
+        "/api/v1/interactions",
+        json={
+            "source": "mail-gw",
+            "external_id": "m-2",
+            "channel": "email",
+            "direction": "inbound",
+            "from": "new.person@example.com",
+            "started_at": NOW.isoformat(),
+        },
+    ).json()
     assert again["customer_id"] == lead["id"]
 
 
 def test_outbound_uses_the_to_address(agent, ewa):
-    result = agent.post("/api/v1/interactions", json=call(
-        "o-1", direction="outbound", **{"from": "+48221000000"}, to="601234567")).json()
+    result = agent.post(
+        "/api/v1/interactions",
+        json=call("o-1", direction="outbound", **{"from": "+48221000000"}, to="601234567"),
+    ).json()
     assert result["customer_id"] == ewa["id"]
 
 
 def test_several_matches_are_flagged_and_listed(agent, ewa):
-    twin = create_customer(agent, first_name="Jan", contact_points=[
-        {"type": "phone", "value": "+48601234567"}])
-    agent.post("/api/v1/interactions", json=call("older", customer_id=twin["id"],
-               started_at=(NOW - dt.timedelta(days=1)).isoformat()))
+    twin = create_customer(
+        agent, first_name="Jan", contact_points=[{"type": "phone", "value": "+48601234567"}]
+    )
+    agent.post(
+        "/api/v1/interactions",
+        json=call(
+            "older", customer_id=twin["id"], started_at=(NOW - dt.timedelta(days=1)).isoformat()
+        ),
+    )
     result = agent.post("/api/v1/interactions", json=call("amb")).json()
     assert result["ambiguous"] is True
     assert result["customer_id"] == twin["id"]  # the most recently active
     assert sorted(result["candidates"]) == sorted([ewa["id"], twin["id"]])
     listed = agent.get("/api/v1/interactions?ambiguous=true").json()["items"]
     assert [i["id"] for i in listed] == [result["id"]]
-    resolved = agent.post(f"/api/v1/interactions/{result['id']}/resolve",
-                          json={"customer_id": ewa["id"]})
+    resolved = agent.post(
+        f"/api/v1/interactions/{result['id']}/resolve", json={"customer_id": ewa["id"]}
+    )
     assert resolved.status_code == 200 and resolved.json()["customer_id"] == ewa["id"]
     assert agent.get("/api/v1/interactions?ambiguous=true").json()["items"] == []
 
@@ -149,8 +205,9 @@ def test_several_matches_are_flagged_and_listed(agent, ewa):
     ],
 )
 def test_bad_items_name_the_field(agent, ewa, fields, field):
-    results = agent.post("/api/v1/interactions/batch",
-                         json={"items": [call("e", **fields)]}).json()["items"]
+    results = agent.post(
+        "/api/v1/interactions/batch", json={"items": [call("e", **fields)]}
+    ).json()["items"]
     assert results[0]["result"] == "error"
     assert field in [e["field"] for e in results[0]["errors"]]
 
@@ -162,17 +219,26 @@ def test_a_single_bad_interaction_is_422(agent):
 
 
 def test_batches_are_limited_to_1000(agent):
-    response = agent.post("/api/v1/interactions/batch",
-                          json={"items": [call(str(n)) for n in range(1001)]})
+    response = agent.post(
+        "/api/v1/interactions/batch", json={"items": [call(str(n)) for n in range(1001)]}
+    )
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "items"
 
 
 def test_an_inbound_address_new_to_a_named_customer_is_captured(agent, ewa):
-    agent.post("/api/v1/interactions", json={
-        "source": "mail-gw", "external_id": "m-9", "channel": "email", "direction": "inbound",
-        "from": "ewa.private@example.pl", "customer_id": ewa["id"],
-        "started_at": NOW.isoformat()})
+    agent.post(
+        "/api/v1/interactions",
+        json={
+            "source": "mail-gw",
+            "external_id": "m-9",
+            "channel": "email",
+            "direction": "inbound",
+            "from": "ewa.private@example.pl",
+            "customer_id": ewa["id"],
+            "started_at": NOW.isoformat(),
+        },
+    )
     points = agent.get(f"/api/v1/customers/{ewa['id']}/contact-points").json()["items"]
     assert "ewa.private@example.pl" in [p["normalized"] for p in points]
     entry = agent.get(f"/api/v1/customers/{ewa['id']}/history").json()["items"][0]

@@ -13,16 +13,27 @@ T0 = dt.datetime(2026, 11, 1, 9, 0, tzinfo=dt.UTC)
 
 def item(n: int, **fields):
     return {
-        "source": "platform", "external_id": f"i-{n}", "channel": "sms", "direction": "inbound",
-        "from": "+48601234567", "started_at": (T0 + dt.timedelta(minutes=n)).isoformat(),
-        "body": f"message {n}", **fields,
+        "source": "platform",
+        "external_id": f"i-{n}",
+        "channel": "sms",
+        "direction": "inbound",
+        "from": "+48601234567",
+        "started_at": (T0 + dt.timedelta(minutes=n)).isoformat(),
+        "body": f"message {n}",
+        **fields,
     }
 
 
 @pytest.fixture
 def ewa(agent):
-    return create_customer(agent, first_name="Ewa", contact_points=[
-        {"type": "mobile", "value": "601 234 567"}, {"type": "email", "value": "ewa@example.pl"}])
+    return create_customer(
+        agent,
+        first_name="Ewa",
+        contact_points=[
+            {"type": "mobile", "value": "601 234 567"},
+            {"type": "email", "value": "ewa@example.pl"},
+        ],
+    )
 
 
 def ingest(api, items):
@@ -33,8 +44,19 @@ def ingest(api, items):
 
 
 def test_timeline_mixes_interactions_and_notes_newest_first(agent, ewa):
-    ingest(agent, [item(1), item(3, channel="email", **{"from": "ewa@example.pl"},
-                               subject="Invoice", body="Where is it?")])
+    ingest(
+        agent,
+        [
+            item(1),
+            item(
+                3,
+                channel="email",
+                **{"from": "ewa@example.pl"},
+                subject="Invoice",
+                body="Where is it?",
+            ),
+        ],
+    )
     note = agent.post(f"/api/v1/customers/{ewa['id']}/notes", json={"text": "Called back"})
     assert note.status_code == 201
     items = agent.get(f"/api/v1/customers/{ewa['id']}/timeline").json()["items"]
@@ -46,13 +68,19 @@ def test_timeline_mixes_interactions_and_notes_newest_first(agent, ewa):
 
 
 def test_timeline_filters(agent, ewa):
-    ingest(agent, [item(1), item(2, direction="outbound", **{"from": "+48221000000"},
-                              to="+48601234567"),
-                   item(3, channel="whatsapp")])
+    ingest(
+        agent,
+        [
+            item(1),
+            item(2, direction="outbound", **{"from": "+48221000000"}, to="+48601234567"),
+            item(3, channel="whatsapp"),
+        ],
+    )
     agent.post(f"/api/v1/customers/{ewa['id']}/notes", json={"text": "n"})
     url = f"/api/v1/customers/{ewa['id']}/timeline"
     assert [i["channel"] for i in agent.get(f"{url}?channel=whatsapp").json()["items"]] == [
-        "whatsapp"]
+        "whatsapp"
+    ]
     assert len(agent.get(f"{url}?direction=outbound").json()["items"]) == 1
     since = (T0 + dt.timedelta(minutes=2)).isoformat()
     window = agent.get(url, params={"since": since, "channel": "sms"}).json()["items"]
@@ -75,8 +103,10 @@ def test_paging_while_new_interactions_arrive_never_repeats_or_skips(agent, ewa)
         if cursor is None:
             break
     assert len(seen) == len(set(seen)) == 30
-    previews = [int(p.split()[-1]) for p in (agent.get(f"/api/v1/interactions/{i}").json()[
-        "preview"] for i in seen)]
+    previews = [
+        int(p.split()[-1])
+        for p in (agent.get(f"/api/v1/interactions/{i}").json()["preview"] for i in seen)
+    ]
     assert previews == list(range(29, -1, -1))
 
 
@@ -104,27 +134,51 @@ def test_notes_are_validated_and_audited(agent, ewa):
 
 
 def test_dashboard_channels_and_preferred_channel(supervisor, agent, ewa):
-    ingest(agent, [
-        item(1, channel="voice", status="answered"),
-        item(2, channel="voice", status="missed"),
-        item(3, channel="voice", direction="outbound", **{"from": "+48221000000"},
-             to="+48601234567", status="answered"),
-        item(4, channel="whatsapp", status="read"),
-        item(5, channel="whatsapp", direction="outbound", **{"from": "+48221000000"},
-             to="+48601234567", status="failed"),
-    ])
+    ingest(
+        agent,
+        [
+            item(1, channel="voice", status="answered"),
+            item(2, channel="voice", status="missed"),
+            item(
+                3,
+                channel="voice",
+                direction="outbound",
+                **{"from": "+48221000000"},
+                to="+48601234567",
+                status="answered",
+            ),
+            item(4, channel="whatsapp", status="read"),
+            item(
+                5,
+                channel="whatsapp",
+                direction="outbound",
+                **{"from": "+48221000000"},
+                to="+48601234567",
+                status="failed",
+            ),
+        ],
+    )
     board = supervisor.get(f"/api/v1/customers/{ewa['id']}/dashboard").json()
     channels = {c["channel"]: c for c in board["channels"]}
-    assert channels["voice"] == {"channel": "voice", "inbound": 2, "outbound": 1, "total": 3,
-                                 "successful": 2, "success_rate": round(2 / 3, 4)}
+    assert channels["voice"] == {
+        "channel": "voice",
+        "inbound": 2,
+        "outbound": 1,
+        "total": 3,
+        "successful": 2,
+        "success_rate": round(2 / 3, 4),
+    }
     assert channels["whatsapp"]["successful"] == 1 and channels["whatsapp"]["total"] == 2
     assert board["preferred_channel"] == "voice"
-    assert board["by_campaign"] == [{"campaign_id": None, "name": None, "cases": 0,
-                                     "interactions": 5}]
+    assert board["by_campaign"] == [
+        {"campaign_id": None, "name": None, "cases": 0, "interactions": 5}
+    ]
     until = (T0 + dt.timedelta(minutes=3)).isoformat()
-    early = supervisor.get(f"/api/v1/customers/{ewa['id']}/dashboard",
-                           params={"until": until}).json()
+    early = supervisor.get(
+        f"/api/v1/customers/{ewa['id']}/dashboard", params={"until": until}
+    ).json()
     assert sum(c["total"] for c in early["channels"]) == 2
-    bad = supervisor.get(f"/api/v1/customers/{ewa['id']}/dashboard",
-                         params={"since": until, "until": T0.isoformat()})
+    bad = supervisor.get(
+        f"/api/v1/customers/{ewa['id']}/dashboard", params={"since": until, "until": T0.isoformat()}
+    )
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "until"

@@ -1,0 +1,320 @@
+"""Throughput and latency over HTTP: the real server process under a load generator.
+
+The server is what production runs (`uvicorn clientcard.asgi:app`, one process) on a bench
+database. GET /api/v1/lookup?phone=... rotates over known numbers with a bearer token;
+GET /healthz runs under the same load (connections, duration, headers). /healthz is the
+ceiling of the stack on this machine (uvicorn, FastAPI routing, no database), so the
+look-up's share of it shows what the look-up itself costs. Load goes to 127.0.0.1 only and
+is bounded in time (and, for the Python fallback, in count).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import os
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from sqlalchemy import select
+
+from bench.generate import CACHE_DIR, Dataset, Keys
+
+HOST = "127.0.0.1"
+BENCH_USER = "bench-http"
+LUA_SCRIPT = Path(__file__).with_name("wrk_paths.lua")
+MAX_PYTHON_REQUESTS = 200_000
+
+
+@dataclass
+class LoadResult:
+    """One endpoint under load."""
+
+    backend: str
+    customers: int
+    operation: str
+    tool: str
+    connections: int
+    requests: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+    server_cpu_ms_per_request: float | None
+
+    @property
+    def throughput(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": "http",
+            "backend": self.backend,
+            "customers": self.customers,
+            "operation": self.operation,
+            "tool": self.tool,
+            "connections": self.connections,
+            "requests": self.requests,
+            "seconds": round(self.seconds, 3),
+            "throughput_rps": round(self.throughput, 1),
+            "p50_ms": round(self.p50_ms, 3),
+            "p99_ms": round(self.p99_ms, 3),
+            "errors": self.errors,
+            "server_cpu_ms_per_request": self.server_cpu_ms_per_request,
+        }
+
+
+def issue_token(url: str) -> str:
+    """A bearer token of an agent, made with the service functions (no password login)."""
+    from clientcard.auth import service as auth
+    from clientcard.auth.actor import Role, system_actor
+    from clientcard.auth.models import User
+    from clientcard.auth.schemas import UserCreate
+    from clientcard.base import utcnow
+    from clientcard.config import Settings
+    from clientcard.db import Database, make_engine
+
+    database = Database(make_engine(Settings(database_url=url)))
+    try:
+        with database.write() as session:
+            user = session.scalars(select(User).where(User.username == BENCH_USER)).one_or_none()
+            if user is None:
+                data = UserCreate(
+                    username=BENCH_USER,
+                    password=secrets.token_urlsafe(24),
+                    role=Role.AGENT,
+                    display_name="Benchmark load",
+                )
+                user = auth.create_user(session, actor=system_actor("bench"), data=data)
+            token, _ = auth.issue_token(
+                session,
+                user=user,
+                kind=auth.API,
+                name="bench",
+                expires_at=utcnow() + dt.timedelta(hours=2),
+            )
+    finally:
+        database.dispose()
+    return token
+
+
+def wrk_path(log=print) -> str | None:
+    """wrk, installed from Debian when missing and we may; None means the Python fallback."""
+    found = shutil.which("wrk")
+    if found or os.geteuid() != 0 or not shutil.which("apt-get"):
+        return found
+    log("wrk is not installed: trying apt-get install wrk ...")
+    try:
+        for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "wrk"]):
+            subprocess.run(command, check=True, capture_output=True, timeout=300)
+    except (subprocess.SubprocessError, OSError) as exc:
+        log(f"  could not install wrk ({exc}); using the Python load generator")
+    return shutil.which("wrk")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return probe.getsockname()[1]
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """User plus system CPU time of a process, from /proc (None where there is none)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@contextmanager
+def server(dataset: Dataset) -> Iterator[tuple[int, int]]:
+    """The app served by uvicorn on a free local port; yields (port, pid)."""
+    port = _free_port()
+    uvicorn = Path(sys.executable).with_name("uvicorn")
+    command = [str(uvicorn)] if uvicorn.exists() else [sys.executable, "-m", "uvicorn"]
+    command += ["clientcard.asgi:app", "--host", HOST, "--port", str(port)]
+    command += ["--no-access-log", "--log-level", "warning"]
+    env = {
+        **os.environ,
+        "CLIENTCARD_DATABASE_URL": dataset.url,
+        "CLIENTCARD_DEMO_ON_FIRST_START": "false",
+    }
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    log_path = CACHE_DIR / f"server-{dataset.backend}-{dataset.size}.log"
+    with log_path.open("w") as log_file:
+        process = subprocess.Popen(command, env=env, stdout=log_file, stderr=subprocess.STDOUT)
+        try:
+            _wait_ready(port, process, log_path)
+            yield port, process.pid
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _wait_ready(port: int, process: subprocess.Popen, log_path: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited with {process.returncode}; see {log_path}")
+        try:
+            with urllib.request.urlopen(f"http://{HOST}:{port}/healthz", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"the server did not answer /healthz within 60 s; see {log_path}")
+
+
+def _check_lookup(port: int, path: str, token: str) -> None:
+    """One request by hand first: a load test of 401s or empty answers measures nothing."""
+    request = urllib.request.Request(
+        f"http://{HOST}:{port}{path}", headers={"Authorization": f"Bearer {token}"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        body = json.load(response)
+    if not body.get("items"):
+        raise RuntimeError(f"GET {path} found no customer for a known number")
+
+
+def _run_wrk(
+    wrk: str, port: int, paths: list[str], token: str, *, duration: float, conns: int, threads: int
+) -> dict[str, Any]:
+    with tempfile.NamedTemporaryFile("w", suffix=".paths", delete=False) as listing:
+        listing.write("\n".join(paths) + "\n")
+    try:
+        command = [wrk, "-t", str(threads), "-c", str(conns), "-d", f"{max(1, round(duration))}s"]
+        command += ["--timeout", "5s", "-s", str(LUA_SCRIPT), f"http://{HOST}:{port}/"]
+        completed = subprocess.run(
+            command,
+            env={**os.environ, "BENCH_PATHS": listing.name, "BENCH_TOKEN": token},
+            capture_output=True,
+            text=True,
+            timeout=duration + 60,
+            check=True,
+        )
+    finally:
+        os.unlink(listing.name)
+    line = next((x for x in completed.stdout.splitlines() if x.startswith("BENCH_RESULT ")), None)
+    if line is None:
+        raise RuntimeError(f"wrk printed no result:\n{completed.stdout}\n{completed.stderr}")
+    raw = json.loads(line.removeprefix("BENCH_RESULT "))
+    errors = sum(v for k, v in raw.items() if k.startswith("errors_"))
+    return {
+        "requests": raw["requests"],
+        "seconds": raw["duration_us"] / 1e6,
+        "p50_ms": raw["p50_us"] / 1000,
+        "p99_ms": raw["p99_us"] / 1000,
+        "errors": errors,
+    }
+
+
+async def _python_load(
+    port: int, paths: list[str], token: str, *, duration: float, conns: int
+) -> dict[str, Any]:
+    """A small keep-alive HTTP/1.1 client for when wrk cannot be had (slower than wrk, so
+    it understates the server's throughput; the table names the tool)."""
+    auth = f"Authorization: Bearer {token}\r\n" if token else ""
+    latencies: list[float] = []
+    errors = 0
+    issued = 0
+    length_header = re.compile(rb"(?i)\r\ncontent-length:\s*(\d+)")
+    started = time.perf_counter()
+    deadline = started + duration
+
+    async def connection(offset: int) -> None:
+        nonlocal errors, issued
+        reader, writer = await asyncio.open_connection(HOST, port)
+        index = offset
+        try:
+            while time.perf_counter() < deadline and issued < MAX_PYTHON_REQUESTS:
+                issued += 1
+                path = paths[index % len(paths)]
+                index += 1
+                sent = time.perf_counter()
+                writer.write(f"GET {path} HTTP/1.1\r\nHost: {HOST}:{port}\r\n{auth}\r\n".encode())
+                head = await reader.readuntil(b"\r\n\r\n")
+                match = length_header.search(head)
+                await reader.readexactly(int(match.group(1)) if match else 0)
+                latencies.append((time.perf_counter() - sent) * 1000)
+                if head.split(b" ", 2)[1] != b"200":
+                    errors += 1
+        finally:
+            writer.close()
+
+    await asyncio.gather(*(connection(k * 7919) for k in range(conns)))
+    latencies.sort()
+    return {
+        "requests": len(latencies),
+        "seconds": time.perf_counter() - started,
+        "p50_ms": latencies[len(latencies) // 2] if latencies else 0.0,
+        "p99_ms": latencies[int(len(latencies) * 0.99)] if latencies else 0.0,
+        "errors": errors,
+    }
+
+
+def run(
+    dataset: Dataset,
+    keys: Keys,
+    *,
+    duration: float = 10.0,
+    warmup: float = 2.0,
+    connections: int = 32,
+    threads: int = 2,
+    log=print,
+) -> list[LoadResult]:
+    """GET /healthz, then the phone look-up, each for `duration` seconds under the same load."""
+    wrk = wrk_path(log)
+    tool = f"wrk -t{threads} -c{connections}" if wrk else f"python asyncio, {connections} conns"
+    token = issue_token(dataset.url)
+    lookups = [f"/api/v1/lookup?phone={quote(phone, safe='')}" for phone in keys.phones]
+    endpoints = [("GET /healthz", ["/healthz"]), ("GET /api/v1/lookup?phone=", lookups)]
+
+    def load(paths: list[str], seconds: float) -> dict[str, Any]:
+        if wrk:
+            return _run_wrk(
+                wrk, port, paths, token, duration=seconds, conns=connections, threads=threads
+            )
+        return asyncio.run(_python_load(port, paths, token, duration=seconds, conns=connections))
+
+    results = []
+    with server(dataset) as (port, pid):
+        _check_lookup(port, lookups[0], token)
+        load(lookups, warmup)  # token cache, connection pool, page cache
+        for operation, paths in endpoints:
+            cpu_before = _cpu_seconds(pid)
+            measured = load(paths, duration)
+            cpu_after = _cpu_seconds(pid)
+            cpu = None
+            if cpu_before is not None and cpu_after is not None and measured["requests"]:
+                cpu = round((cpu_after - cpu_before) * 1000 / measured["requests"], 3)
+            results.append(
+                LoadResult(
+                    dataset.backend,
+                    dataset.size,
+                    operation,
+                    tool,
+                    connections,
+                    server_cpu_ms_per_request=cpu,
+                    **measured,
+                )
+            )
+    return results

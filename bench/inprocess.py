@@ -1,0 +1,222 @@
+"""In-process latency of the screen pop and of reading one card, beside raw SQL.
+
+The service rows run what the API handlers run, minus HTTP: a `Database.read()` session,
+the service function, `CustomerRead.of` for every card returned. The raw SQL rows send the
+same SELECTs that SQLAlchemy emits for them through the bare DB-API cursor, so the gap
+between the two is the cost of the ORM, the session and serialization; the raw rows alone
+are the floor the database sets.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from bench.generate import Dataset, Keys
+from clientcard.auth.actor import system_actor
+from clientcard.config import Settings
+from clientcard.contacts.normalize import PHONE_TYPES
+from clientcard.customers import service
+from clientcard.customers.schemas import CustomerRead, LookupResult
+from clientcard.db import Database, make_engine
+
+DEFAULT_REGION = "PL"
+
+_CUSTOMER_COLUMNS = (
+    "id, kind, first_name, last_name, company_name, company_id, identification_type, "
+    "identification_number, gender, birth_date, language, tags, note, vip, hidden, "
+    "deleted_at, deleted_by, search_text, sort_name, version, created_at, created_by, "
+    "updated_at, updated_by, last_interaction_at"
+)
+_POINT_COLUMNS = (
+    'customer_id, id, type, value, normalized, label, "primary", network, street, city, '
+    "postal_code, state, country, version, created_at, updated_at"
+)
+
+
+@dataclass
+class Measurement:
+    """One operation timed over many keys."""
+
+    backend: str
+    customers: int
+    operation: str
+    samples_ms: list[float] = field(repr=False)
+    found: int = 0  # keys that returned at least one card
+
+    @property
+    def p50_ms(self) -> float:
+        return _percentile(self.samples_ms, 50)
+
+    @property
+    def p99_ms(self) -> float:
+        return _percentile(self.samples_ms, 99)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": "inprocess",
+            "backend": self.backend,
+            "customers": self.customers,
+            "operation": self.operation,
+            "n": len(self.samples_ms),
+            "found": self.found,
+            "p50_ms": round(self.p50_ms, 4),
+            "p99_ms": round(self.p99_ms, 4),
+            "mean_ms": round(statistics.fmean(self.samples_ms), 4),
+            "max_ms": round(max(self.samples_ms), 4),
+        }
+
+
+def _percentile(samples: Sequence[float], pct: float) -> float:
+    """Nearest-rank percentile: with 2,000 samples, p99 is the 20th slowest."""
+    ordered = sorted(samples)
+    rank = max(1, round(pct / 100 * len(ordered)))
+    return ordered[min(rank, len(ordered)) - 1]
+
+
+def _time(keys: Sequence[Any], call: Callable[[Any], int], warmup: int) -> tuple[list[float], int]:
+    """Runs `call` on a few keys to warm caches and prepared statements, then times each key."""
+    for key in keys[:warmup]:
+        call(key)
+    samples: list[float] = []
+    found = 0
+    clock = time.perf_counter_ns
+    for key in keys:
+        started = clock()
+        found += call(key) > 0
+        samples.append((clock() - started) / 1e6)
+    return samples, found
+
+
+class _Raw:
+    """The service's SELECTs over the DB-API connection of the same engine (same PRAGMAs)."""
+
+    def __init__(self, database: Database) -> None:
+        self.connection = database.engine.raw_connection()
+        self.sqlite = database.is_sqlite
+        mark = "?" if self.sqlite else "%s"
+        self.mark = mark
+        self.lookup_sql = (
+            f"SELECT {_CUSTOMER_COLUMNS} FROM customers WHERE id IN ("
+            f"SELECT customer_id FROM contact_points WHERE normalized = {mark} "
+            f"AND type IN ({mark}, {mark}, {mark})) AND deleted_at IS NULL "
+            f"ORDER BY last_interaction_at DESC NULLS LAST, id DESC LIMIT {mark} OFFSET {mark}"
+        )
+        self.email_sql = self.lookup_sql.replace(f"IN ({mark}, {mark}, {mark})", f"IN ({mark})")
+        self.customer_sql = f"SELECT {_CUSTOMER_COLUMNS} FROM customers WHERE id = {mark}"
+
+    def _points(self, cursor: Any, ids: list[int]) -> list[tuple]:
+        marks = ", ".join([self.mark] * len(ids))
+        cursor.execute(
+            f"SELECT {_POINT_COLUMNS} FROM contact_points WHERE customer_id IN ({marks}) "
+            "ORDER BY id",
+            ids,
+        )
+        return cursor.fetchall()
+
+    def _run(self, sql: str, params: Sequence[Any]) -> int:
+        cursor = self.connection.cursor()
+        try:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+            if rows:
+                self._points(cursor, [row[0] for row in rows])
+        finally:
+            cursor.close()
+            if not self.sqlite:
+                self.connection.rollback()  # ends the read transaction, as the session does
+        return len(rows)
+
+    def lookup_phone(self, phone: str) -> int:
+        return self._run(self.lookup_sql, (phone, *sorted(PHONE_TYPES), 20, 0))
+
+    def lookup_email(self, email: str) -> int:
+        return self._run(self.email_sql, (email, "email", 20, 0))
+
+    def get_customer(self, customer_id: int) -> int:
+        return self._run(self.customer_sql, (customer_id,))
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+def query_plans(dataset: Dataset, keys: Keys) -> dict[str, str]:
+    """The database's plan for the look-up and the card read, for reading beside the timings
+    (EXPLAIN QUERY PLAN on SQLite; EXPLAIN ANALYZE, BUFFERS on PostgreSQL)."""
+    database = Database(make_engine(Settings(database_url=dataset.url)))
+    raw = _Raw(database)
+    prefix = "EXPLAIN QUERY PLAN " if raw.sqlite else "EXPLAIN (ANALYZE, BUFFERS) "
+    statements = {
+        "lookup by phone": (raw.lookup_sql, (keys.phones[0], *sorted(PHONE_TYPES), 20, 0)),
+        "lookup by e-mail": (raw.email_sql, (keys.emails[0], "email", 20, 0)),
+        "contact points of a card": (
+            f"SELECT {_POINT_COLUMNS} FROM contact_points WHERE customer_id IN ({raw.mark}) "
+            "ORDER BY id",
+            (keys.customer_ids[0],),
+        ),
+    }
+    plans = {}
+    try:
+        cursor = raw.connection.cursor()
+        for name, (sql, params) in statements.items():
+            cursor.execute(prefix + sql, params)
+            rows = cursor.fetchall()
+            lines = (
+                [f"{'  ' * (r[1] > 0)}{r[-1]}" for r in rows]
+                if raw.sqlite
+                else [r[0] for r in rows]
+            )
+            plans[name] = "\n".join(lines)
+        cursor.close()
+        if not raw.sqlite:
+            raw.connection.rollback()
+    finally:
+        raw.close()
+        database.dispose()
+    return plans
+
+
+def run(dataset: Dataset, keys: Keys, *, warmup: int = 200) -> list[Measurement]:
+    """Times every operation on one dataset; prints nothing, asserts nothing."""
+    database = Database(make_engine(Settings(database_url=dataset.url)))
+    actor = system_actor("bench")
+
+    def lookup(phone: str | None, email: str | None) -> int:
+        with database.read() as session:
+            found = service.lookup(
+                session,
+                actor=actor,
+                phone=phone,
+                email=email,
+                region=None,
+                default_region=DEFAULT_REGION,
+            )
+            result = LookupResult(items=[CustomerRead.of(c) for c in found])
+        return len(result.items)
+
+    def get(customer_id: int) -> int:
+        with database.read() as session:
+            CustomerRead.of(service.get_customer(session, actor=actor, customer_id=customer_id))
+        return 1
+
+    raw = _Raw(database)
+    operations: list[tuple[str, Sequence[Any], Callable[[Any], int]]] = [
+        ("lookup by phone (service)", keys.phones, lambda k: lookup(k, None)),
+        ("lookup by phone (raw SQL)", keys.phones, raw.lookup_phone),
+        ("lookup by e-mail (service)", keys.emails, lambda k: lookup(None, k)),
+        ("lookup by e-mail (raw SQL)", keys.emails, raw.lookup_email),
+        ("GET customer (service)", keys.customer_ids, get),
+        ("GET customer (raw SQL)", keys.customer_ids, raw.get_customer),
+    ]
+    results = []
+    try:
+        for name, values, call in operations:
+            samples, found = _time(values, call, warmup)
+            results.append(Measurement(dataset.backend, dataset.size, name, samples, found))
+    finally:
+        raw.close()
+        database.dispose()
+    return results
