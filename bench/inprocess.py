@@ -1,10 +1,10 @@
 """In-process latency of the screen pop and of reading one card, beside raw SQL.
 
 The service rows run what the API handlers run, minus HTTP: a `Database.read()` session,
-the service function, `CustomerRead.of` for every card returned. The raw SQL rows send the
-same SELECTs that SQLAlchemy emits for them through the bare DB-API cursor, so the gap
-between the two is the cost of the ORM, the session and serialization; the raw rows alone
-are the floor the database sets.
+the service function (`lookup`, `read_card`) and the JSON serialization of the cards. The
+raw SQL rows send the same SELECTs through the bare DB-API cursor, so the gap between the
+two is the cost of SQLAlchemy, the session and serialization; the raw rows alone are the
+floor the database sets.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from clientcard.auth.actor import system_actor
 from clientcard.config import Settings
 from clientcard.contacts.normalize import PHONE_TYPES
 from clientcard.customers import service
-from clientcard.customers.schemas import CustomerRead, LookupResult
+from clientcard.customers.schemas import LookupResult
 from clientcard.db import Database, make_engine
 
 DEFAULT_REGION = "PL"
@@ -194,12 +194,14 @@ def run(dataset: Dataset, keys: Keys, *, warmup: int = 200) -> list[Measurement]
                 region=None,
                 default_region=DEFAULT_REGION,
             )
-            result = LookupResult(items=[CustomerRead.of(c) for c in found])
+            result = LookupResult(items=found)
+        result.model_dump_json()
         return len(result.items)
 
     def get(customer_id: int) -> int:
         with database.read() as session:
-            CustomerRead.of(service.get_customer(session, actor=actor, customer_id=customer_id))
+            card = service.read_card(session, actor=actor, customer_id=customer_id)
+        card.model_dump_json()
         return 1
 
     raw = _Raw(database)

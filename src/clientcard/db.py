@@ -80,8 +80,7 @@ class Database:
         try:
             yield session
         finally:
-            session.rollback()
-            session.close()
+            session.close()  # ends the transaction: the pool rolls the connection back
 
     @contextmanager
     def write(self) -> Iterator[Session]:

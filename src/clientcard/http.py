@@ -4,9 +4,12 @@ authentication and ETag/If-Match handling."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from fastapi import Depends, Request
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from clientcard.auth import service as auth
@@ -35,7 +38,7 @@ class Ctx:
     actor: Actor
 
 
-def services(request: Request) -> Services:
+async def services(request: Request) -> Services:
     return request.app.state.services
 
 
@@ -59,6 +62,25 @@ async def context(request: Request, svc: Services = Depends(services)) -> Ctx:
 def _resolve(svc: Services, token: str) -> Actor:
     with svc.db.read() as session:
         return auth.resolve_token(session, token=token, cache=svc.tokens)
+
+
+T = TypeVar("T")
+
+
+async def hot_read(ctx: Ctx, work: Callable[[Session], T]) -> T:
+    """Runs a short read (the screen pop, the card) in a read unit of work.
+
+    On embedded SQLite such a read returns in tens of microseconds, so it runs on the event
+    loop: the hop to a worker thread, and the GIL contention among those threads under load,
+    cost more than the query. Over the network (PostgreSQL) it goes to the thread pool, so
+    that waiting on the server never blocks the loop.
+    """
+
+    def run() -> T:
+        with ctx.db.read() as session:
+            return work(session)
+
+    return run() if ctx.db.is_sqlite else await run_in_threadpool(run)
 
 
 def etag(version: int) -> str:

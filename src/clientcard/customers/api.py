@@ -7,10 +7,12 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from clientcard.audit.schemas import HistoryEntryRead
 from clientcard.customers import service
 from clientcard.customers.schemas import CustomerCreate, CustomerRead, CustomerUpdate, LookupResult
-from clientcard.http import Ctx, context, etag, expected_version
+from clientcard.http import Ctx, context, etag, expected_version, hot_read
 from clientcard.schemas import Page
 
 router = APIRouter(prefix="/api/v1", tags=["customers"])
+# The screen pop is the hottest call: its router is matched first.
+screen_pop_router = APIRouter(prefix="/api/v1", tags=["screen pop"])
 
 
 @router.post("/customers", response_model=CustomerRead, status_code=201)
@@ -62,13 +64,13 @@ def list_customers(
 
 
 @router.get("/customers/{customer_id}", response_model=CustomerRead)
-def get_customer(customer_id: int, response: Response, ctx: Ctx = Depends(context)):
-    with ctx.db.read() as session:
-        body = CustomerRead.of(
-            service.get_customer(session, actor=ctx.actor, customer_id=customer_id)
-        )
-    response.headers["ETag"] = etag(body.version)
-    return body
+async def get_customer(customer_id: int, ctx: Ctx = Depends(context)) -> Response:
+    body = await hot_read(
+        ctx, lambda session: service.read_card(session, actor=ctx.actor, customer_id=customer_id)
+    )
+    return Response(
+        body.model_dump_json(), media_type="application/json", headers={"ETag": etag(body.version)}
+    )
 
 
 @router.patch("/customers/{customer_id}", response_model=CustomerRead)
@@ -129,24 +131,24 @@ def customer_history(
         )
 
 
-@router.get("/lookup", response_model=LookupResult, tags=["screen pop"])
-def lookup(
+@screen_pop_router.get("/lookup", response_model=LookupResult)
+async def lookup(
     ctx: Ctx = Depends(context),
     phone: str | None = Query(None, max_length=60),
     region: str | None = Query(None, min_length=2, max_length=2),
     email: str | None = Query(None, max_length=320),
 ) -> Response:
     """The cards that own a phone number (any common notation) or an e-mail."""
-    with ctx.db.read() as session:
-        customers = service.lookup(
+    cards = await hot_read(
+        ctx,
+        lambda session: service.lookup(
             session,
             actor=ctx.actor,
             phone=phone,
             email=email,
             region=region,
             default_region=ctx.settings.default_region,
-        )
-        body = LookupResult(items=[CustomerRead.of(c) for c in customers])
-    # Serialized once here: the screen pop is the hottest call, and FastAPI would otherwise
-    # validate the finished model a second time against response_model.
-    return Response(body.model_dump_json(), media_type="application/json")
+        ),
+    )
+    # Serialized once, here: FastAPI would validate the finished model again otherwise.
+    return Response(LookupResult(items=cards).model_dump_json(), media_type="application/json")

@@ -14,16 +14,14 @@ from clientcard.audit import service as audit
 from clientcard.auth.actor import Actor, Permission
 from clientcard.base import utcnow
 from clientcard.contacts import service as contacts
-from clientcard.contacts.models import ContactPoint
 from clientcard.contacts.normalize import (
-    PHONE_TYPES,
     check_region,
     normalize_email,
     normalize_phone,
 )
-from clientcard.customers import search
+from clientcard.customers import cards, search
 from clientcard.customers.models import Customer
-from clientcard.customers.schemas import CustomerCreate, CustomerUpdate
+from clientcard.customers.schemas import CustomerCreate, CustomerRead, CustomerUpdate
 from clientcard.errors import (
     Conflict,
     ErrorCollector,
@@ -54,7 +52,6 @@ PROFILE_FIELDS = (
 )
 NOT_NULLABLE = frozenset({"kind", "tags", "vip", "hidden"})
 MAX_TAG_LENGTH = 50
-LOOKUP_LIMIT = 20
 
 
 def snapshot(customer: Customer) -> dict[str, Any]:
@@ -473,9 +470,9 @@ def lookup(
     email: str | None,
     region: str | None,
     default_region: str,
-) -> list[Customer]:
-    """The screen pop: the customers that own a phone number or an e-mail, most recently
-    active first. Hidden customers are found too; deleted ones are not."""
+) -> list[CustomerRead]:
+    """The screen pop: the cards that own a phone number or an e-mail, most recently active
+    first. Hidden customers are found too; deleted ones are not."""
     actor.require(Permission.CUSTOMER_READ)
     if bool(phone) == bool(email):
         raise Invalid(
@@ -488,22 +485,20 @@ def lookup(
     if phone:
         region = check_region(region or default_region)
         normalized = normalize_phone(phone, region=region, field="phone")
-        types: frozenset[str] | tuple[str, ...] = PHONE_TYPES
-    else:
-        normalized = normalize_email(email or "", field="email")
-        types = ("email",)
-    owners = select(ContactPoint.customer_id).where(
-        ContactPoint.normalized == normalized, ContactPoint.type.in_(types)
-    )
-    return list(
-        session.scalars(
-            select(Customer)
-            .where(Customer.id.in_(owners), Customer.deleted_at.is_(None))
-            .order_by(Customer.last_interaction_at.desc().nulls_last(), Customer.id.desc())
-            .limit(LOOKUP_LIMIT)
-            .options(selectinload(Customer.contact_points))
-        )
-    )
+        return cards.read(session, cards.OWNERS_OF_PHONE, {"normalized": normalized})
+    normalized = normalize_email(email or "", field="email")
+    return cards.read(session, cards.OWNERS_OF_EMAIL, {"normalized": normalized})
+
+
+def read_card(session: Session, *, actor: Actor, customer_id: int) -> CustomerRead:
+    """The card as the API shows it (the GET of a card is the second-hottest call)."""
+    actor.require(Permission.CUSTOMER_READ)
+    found = cards.read(session, cards.BY_ID, {"customer_id": customer_id})
+    if not found or (
+        found[0].deleted_at is not None and not actor.can(Permission.CUSTOMER_READ_DELETED)
+    ):
+        raise NotFound(f"customer {customer_id} does not exist")
+    return found[0]
 
 
 def customer_history(
