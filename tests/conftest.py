@@ -93,6 +93,9 @@ SEEDED = [
     "('complaint', 'Complaint', true), ('suggestion', 'Suggestion', true), "
     "('claim', 'Claim', true)",
     "INSERT INTO counters (name, value) VALUES ('case_number', 0)",
+    "INSERT INTO lead_statuses (key, label, position, active) VALUES ('new', 'New', 1, true), "
+    "('in_progress', 'In progress', 2, true), ('sale', 'Sale', 3, true), "
+    "('no_sale', 'No sale', 4, true)",
 ]
 
 

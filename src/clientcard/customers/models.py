@@ -58,6 +58,19 @@ class Customer(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_by: Mapped[str] = mapped_column(String(150))
     last_interaction_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Owner (P4): set by anyone who may edit when empty; changed only by admins or the owner.
+    # (No foreign keys on these two: SQLite can add a column with one only by rebuilding the
+    # table, which would drop its search triggers. Users are deactivated, never deleted, and
+    # the service checks both.)
+    assigned_to: Mapped[int | None] = mapped_column(BigId, index=True)
+    lead_status: Mapped[str | None] = mapped_column(String(40))
+    rating: Mapped[int | None] = mapped_column()
+    # Uploaded avatar; without one, the Gravatar of the primary e-mail.
+    avatar_attachment_id: Mapped[int | None] = mapped_column(BigId)
+    # Values of the administrator-defined custom fields, keyed by field key.
+    custom: Mapped[dict[str, Any]] = mapped_column(
+        JsonData, default=dict, server_default=text("'{}'")
+    )
     # How a lead reached us: entry method, site, landing URL, referrer, UTM, IP, location.
     lead_source: Mapped[dict[str, Any] | None] = mapped_column(JsonData)
 
