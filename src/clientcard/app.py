@@ -24,6 +24,7 @@ from clientcard.errors import DomainError
 from clientcard.http import Services
 from clientcard.interactions import api as interactions_api
 from clientcard.schemas import READ_ONLY_FIELDS
+from clientcard.statuses import api as statuses_api
 
 log = logging.getLogger("clientcard")
 PROBLEM = "application/problem+json"
@@ -129,4 +130,5 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(campaigns_api.router)
     app.include_router(cases_api.router)
     app.include_router(interactions_api.router)
+    app.include_router(statuses_api.router)
     return app

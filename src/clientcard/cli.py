@@ -121,5 +121,33 @@ def serve(
     )
 
 
+@app.command()
+def worker(
+    interval: float = typer.Option(1.0, "--interval", min=0.05, help="Seconds between polls."),
+    once: bool = typer.Option(False, "--once", help="Apply what is due now, then exit."),
+) -> None:
+    """Apply scheduled changes on time. Several workers may run at once (PostgreSQL)."""
+    import logging
+    import signal
+    import threading
+
+    from clientcard.migrate import upgrade
+    from clientcard.statuses import worker as jobs
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    settings = get_settings()
+    database = _database()
+    upgrade(database.engine)
+    if once:
+        applied = jobs.run_once(database, default_region=settings.default_region)
+        console.print(f"applied {applied} scheduled change(s)")
+        return
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    console.print(f"worker polling every {interval} s")
+    jobs.run_forever(database, default_region=settings.default_region, interval=interval, stop=stop)
+
+
 def main() -> None:
     app()

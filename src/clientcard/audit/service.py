@@ -72,7 +72,7 @@ def record_created(
     snapshot: dict[str, Any],
     origin: str = "api",
 ) -> AuditEntry:
-    changes = diff({}, {k: v for k, v in snapshot.items() if v not in (None, [], "")})
+    changes = diff({}, {k: v for k, v in snapshot.items() if v not in (None, [], "", {})})
     return record(
         session,
         actor=actor,

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, delete, func, select, tuple_, update
+from sqlalchemy import Select, delete, func, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -392,9 +392,11 @@ def list_cases(
     ):
         raise NotFound(f"customer {customer_id} does not exist")
     limit = max(1, min(limit, MAX_LIMIT))
-    query = _window(
-        select(Case).where(Case.customer_id == customer_id), filters.since, filters.until
-    )
+    owners: Any = Case.customer_id == customer_id
+    if customer.kind == "company":  # P1: a company's card lists the cases of its people too
+        people = select(Customer.id).where(Customer.company_id == customer_id)
+        owners = or_(owners, Case.customer_id.in_(people))
+    query = _window(select(Case).where(owners), filters.since, filters.until)
     if filters.status:
         query = query.where(Case.status.in_(filters.status))
     if filters.campaign_id is not None:

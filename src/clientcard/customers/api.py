@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import Field
 
 from clientcard.audit.schemas import HistoryEntryRead
 from clientcard.customers import service
@@ -27,7 +28,12 @@ def create_customer(data: CustomerCreate, response: Response, ctx: Ctx = Depends
     return body
 
 
-@router.get("/customers", response_model=Page[CustomerRead])
+class CustomerPage(Page[CustomerRead]):
+    previous_id: int | None = Field(None, description="With `around`: the customer before it.")
+    next_id: int | None = Field(None, description="With `around`: the customer after it.")
+
+
+@router.get("/customers", response_model=CustomerPage)
 def list_customers(
     ctx: Ctx = Depends(context),
     q: str | None = Query(None, max_length=200, description="Name, phone, e-mail or ID number"),
@@ -40,7 +46,10 @@ def list_customers(
     sort: service.SortKey = "-created_at",
     cursor: str | None = Query(None, max_length=1000),
     limit: int = Query(50, ge=1, le=200),
-) -> Page[CustomerRead]:
+    around: int | None = Query(
+        None, description="A customer id: also answer previous_id and next_id in this list."
+    ),
+) -> CustomerPage:
     filters = service.CustomerFilter(
         q=q,
         kind=kind,
@@ -60,7 +69,16 @@ def list_customers(
             limit=limit,
             default_region=ctx.settings.default_region,
         )
-        return Page[CustomerRead](items=[CustomerRead.of(c) for c in rows], next_cursor=next_cursor)
+        page = CustomerPage(items=[CustomerRead.of(c) for c in rows], next_cursor=next_cursor)
+        if around is not None:
+            page.previous_id, page.next_id = service.neighbours(
+                session,
+                actor=ctx.actor,
+                filters=filters,
+                customer_id=around,
+                default_region=ctx.settings.default_region,
+            )
+        return page
 
 
 @router.get("/customers/{customer_id}", response_model=CustomerRead)
@@ -85,7 +103,12 @@ def update_customer(
     version = expected_version(request, required=True)
     with ctx.db.write() as session:
         customer = service.update_customer(
-            session, actor=ctx.actor, customer_id=customer_id, data=data, expected_version=version
+            session,
+            actor=ctx.actor,
+            customer_id=customer_id,
+            data=data,
+            expected_version=version,
+            default_region=ctx.settings.default_region,
         )
         body = CustomerRead.of(customer)
     response.headers["ETag"] = etag(body.version)

@@ -46,6 +46,10 @@ class CustomerCreate(WriteModel):
     note: str | None = Field(None, max_length=5000)
     vip: bool = False
     hidden: bool = False
+    assigned_to: int | None = Field(None, description="The owner's user id.")
+    lead_status: str | None = Field(None, max_length=40)
+    rating: int | None = Field(None, ge=0, le=5)
+    custom: dict[str, Any] = Field(default_factory=dict, description="Custom field values.")
     lead_source: LeadSource | None = None
     contact_points: list[ContactPointCreate] = Field(default_factory=list, max_length=100)
 
@@ -67,6 +71,12 @@ class CustomerUpdate(WriteModel):
     note: str | None = Field(None, max_length=5000)
     vip: bool | None = None
     hidden: bool | None = None
+    assigned_to: int | None = None
+    lead_status: str | None = Field(None, max_length=40)
+    rating: int | None = Field(None, ge=0, le=5)
+    custom: dict[str, Any] | None = Field(
+        None, description="Only the keys sent change; a key sent as null is removed."
+    )
     lead_source: LeadSource | None = None
 
 
@@ -93,6 +103,10 @@ class CustomerRead(ReadModel):
     updated_at: dt.datetime
     updated_by: str
     last_interaction_at: dt.datetime | None
+    assigned_to: int | None = None
+    lead_status: str | None = None
+    rating: int | None = None
+    custom: dict[str, Any] = Field(default_factory=dict)
     lead_source: dict[str, Any] | None = None
     deleted_at: dt.datetime | None = None
     deleted_by: str | None = None

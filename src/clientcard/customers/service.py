@@ -6,12 +6,13 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import Select, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from clientcard.audit import service as audit
 from clientcard.auth.actor import Actor, Permission
+from clientcard.auth.models import User
 from clientcard.base import utcnow
 from clientcard.contacts import service as contacts
 from clientcard.contacts.normalize import (
@@ -26,11 +27,13 @@ from clientcard.errors import (
     Conflict,
     ErrorCollector,
     FieldError,
+    Forbidden,
     Invalid,
     NotFound,
     PreconditionFailed,
 )
 from clientcard.pagination import MAX_LIMIT, decode_cursor, encode_cursor
+from clientcard.statuses import service as statuses
 from clientcard.text import fold
 
 PROFILE_FIELDS = (
@@ -48,14 +51,48 @@ PROFILE_FIELDS = (
     "note",
     "vip",
     "hidden",
+    "assigned_to",
+    "lead_status",
+    "rating",
+    "custom",
     "lead_source",
 )
-NOT_NULLABLE = frozenset({"kind", "tags", "vip", "hidden"})
+NOT_NULLABLE = frozenset({"kind", "tags", "vip", "hidden", "custom"})
 MAX_TAG_LENGTH = 50
 
 
 def snapshot(customer: Customer) -> dict[str, Any]:
     return {name: getattr(customer, name) for name in PROFILE_FIELDS}
+
+
+def _changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Field-by-field changes; custom values are listed each as `custom.<key>`."""
+    flat = {k: v for k, v in before.items() if k != "custom"}
+    flat.update({f"custom.{k}": v for k, v in (before.get("custom") or {}).items()})
+    new = {k: v for k, v in after.items() if k != "custom"}
+    new.update({f"custom.{k}": v for k, v in (after.get("custom") or {}).items()})
+    return audit.diff(flat, new)
+
+
+def _check_owner(session: Session, actor: Actor, *, before: int | None, after: int | None):
+    """P4: anyone who may edit sets an owner on an unowned card; only an administrator or
+    the current owner changes or removes it."""
+    if after == before:
+        return
+    if before is not None and not (actor.is_admin or actor.user_id == before):
+        raise Forbidden(
+            "only an administrator or the current owner may change or remove the owner",
+            errors=[FieldError("assigned_to", "not yours to change")],
+        )
+    if after is not None:
+        user = session.get(User, after)
+        if user is None or not user.active:
+            raise Invalid.field("assigned_to", f"user {after} does not exist or is inactive")
+
+
+def _check_lead_status(session: Session, *, before: str | None, after: str | None) -> None:
+    if after is not None and after != before:
+        statuses.check_status(session, after)
 
 
 def display_name(customer: Customer) -> str:
@@ -194,6 +231,8 @@ def create_customer(
     )
     _check_company(session, values["company_id"], self_id=None)
     _check_identification_free(session, values, self_id=None)
+    _check_owner(session, actor, before=None, after=values["assigned_to"])
+    _check_lead_status(session, before=None, after=values["lead_status"])
     now = utcnow()
     customer = Customer(
         **values,
@@ -275,6 +314,8 @@ def update_customer(
     customer_id: int,
     data: CustomerUpdate,
     expected_version: int | None,
+    default_region: str = "PL",
+    origin: str = "api",
 ) -> Customer:
     actor.require(Permission.CUSTOMER_WRITE)
     customer = _for_write(session, customer_id)
@@ -297,12 +338,15 @@ def update_customer(
         _check_identification_free(session, values, self_id=customer.id)
     if values["kind"] == "person" and before["kind"] == "company":
         _check_no_members(session, customer)
+    _check_owner(session, actor, before=before["assigned_to"], after=values["assigned_to"])
+    _check_lead_status(session, before=before["lead_status"], after=values["lead_status"])
 
-    changes = audit.diff(before, values)
+    changes = _changes(before, values)
     if not changes:
         return customer
-    for name in changes:
-        setattr(customer, name, values[name])
+    for name in PROFILE_FIELDS:
+        if values[name] != before[name]:
+            setattr(customer, name, values[name])
     _derive(customer)
     contacts.touch_customer(customer, actor)
     _flush_guarded(session)
@@ -314,6 +358,7 @@ def update_customer(
         entity_id=customer.id,
         customer_id=customer.id,
         changes=changes,
+        origin=origin,
     )
     return customer
 
@@ -404,21 +449,9 @@ def _cursor_values(customer: Customer, sort: SortKey) -> list[Any]:
     return [customer.id]
 
 
-def list_customers(
-    session: Session,
-    *,
-    actor: Actor,
-    filters: CustomerFilter,
-    cursor: str | None,
-    limit: int,
-    default_region: str,
-) -> tuple[list[Customer], str | None]:
-    actor.require(Permission.CUSTOMER_READ)
-    if filters.deleted:
-        actor.require(Permission.CUSTOMER_READ_DELETED)
-    limit = max(1, min(limit, MAX_LIMIT))
-    query = select(Customer)
-    query = query.where(
+def _filtered(session: Session, filters: CustomerFilter, default_region: str) -> Select[Any]:
+    """The customers a list's filters select (before sorting and paging)."""
+    query = select(Customer).where(
         Customer.deleted_at.is_not(None) if filters.deleted else Customer.deleted_at.is_(None)
     )
     if not filters.include_hidden:
@@ -435,7 +468,27 @@ def list_customers(
         parsed = search.classify(filters.q, region=default_region)
         if parsed is not None:
             query = query.where(search.condition(session, parsed))
+    return query
 
+
+def _check_list_access(actor: Actor, filters: CustomerFilter) -> None:
+    actor.require(Permission.CUSTOMER_READ)
+    if filters.deleted:
+        actor.require(Permission.CUSTOMER_READ_DELETED)
+
+
+def list_customers(
+    session: Session,
+    *,
+    actor: Actor,
+    filters: CustomerFilter,
+    cursor: str | None,
+    limit: int,
+    default_region: str,
+) -> tuple[list[Customer], str | None]:
+    _check_list_access(actor, filters)
+    limit = max(1, min(limit, MAX_LIMIT))
+    query = _filtered(session, filters, default_region)
     columns, descending, kinds = _sort_columns(filters.sort)
     if cursor:
         values = decode_cursor(cursor, kinds=kinds)
@@ -453,6 +506,35 @@ def list_customers(
         encode_cursor(_cursor_values(page[-1], filters.sort)) if len(rows) > limit else None
     )
     return page, next_cursor
+
+
+def neighbours(
+    session: Session,
+    *,
+    actor: Actor,
+    filters: CustomerFilter,
+    customer_id: int,
+    default_region: str,
+) -> tuple[int | None, int | None]:
+    """P11: the ids before and after a customer in the list the agent came from (the same
+    filters and sort); (None, None) when the customer is not in that list."""
+    _check_list_access(actor, filters)
+    query = _filtered(session, filters, default_region)
+    if session.scalars(query.where(Customer.id == customer_id)).first() is None:
+        return None, None
+    customer = session.get(Customer, customer_id)
+    columns, descending, _ = _sort_columns(filters.sort)
+    key = tuple_(*columns)
+    here = tuple_(*[getattr(customer, c.key) for c in columns])
+    later = query.where(key < here if descending else key > here).order_by(
+        *[c.desc() if descending else c.asc() for c in columns]
+    )
+    earlier = query.where(key > here if descending else key < here).order_by(
+        *[c.asc() if descending else c.desc() for c in columns]
+    )
+    previous_id = session.scalars(earlier.with_only_columns(Customer.id).limit(1)).first()
+    next_id = session.scalars(later.with_only_columns(Customer.id).limit(1)).first()
+    return previous_id, next_id
 
 
 def _parse_cursor_time(value: str) -> dt.datetime:

@@ -1,0 +1,42 @@
+"""The background worker: applies scheduled changes when they fall due."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from clientcard.base import utcnow
+from clientcard.db import Database
+from clientcard.statuses import service
+
+log = logging.getLogger("clientcard.worker")
+BATCH = 100
+
+
+def run_once(database: Database, *, default_region: str) -> int:
+    """Applies every change due now, a batch per transaction; returns how many."""
+    handled = 0
+    while True:
+        with database.write() as session:
+            count = service.apply_due(
+                session, now=utcnow(), limit=BATCH, default_region=default_region
+            )
+        handled += count
+        if count < BATCH:
+            return handled
+
+
+def run_forever(
+    database: Database, *, default_region: str, interval: float, stop: threading.Event
+) -> None:
+    """Polls every `interval` seconds until `stop` is set. Run as many as you like."""
+    while not stop.is_set():
+        started = time.monotonic()
+        try:
+            applied = run_once(database, default_region=default_region)
+            if applied:
+                log.info("applied %d scheduled change(s)", applied)
+        except Exception:  # keep polling: one bad round must not stop the worker
+            log.exception("worker round failed")
+        stop.wait(max(0.0, interval - (time.monotonic() - started)))
