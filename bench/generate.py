@@ -610,3 +610,534 @@ def sample_keys(dataset: Dataset, count: int, *, seed: int = SEED) -> Keys:
         if email and len(emails) < count:
             emails.append(email)
     return Keys(phones=phones, emails=emails, customer_ids=ids[:count])
+
+
+# ---- interactions ------------------------------------------------------------------------
+#
+# A separate layer over a customer dataset, with its own marker table and version, so the
+# cached customers are reused: SQLite gets a copy of the customer file with the interactions
+# added (swapped in when complete); PostgreSQL loads them into the same schema in one
+# transaction. Rows go in oldest first with ids in time order, as a live system fills the
+# table, so one customer's rows are scattered over the whole table as they would be.
+
+INTERACTIONS_VERSION = 2
+INTERACTIONS_PER_CUSTOMER = 10
+HEAVY_CUSTOMER = 1  # the customer with a long history
+HEAVY_INTERACTIONS = 10_000
+INTERACTION_CHUNK = 50_000
+_I_EPOCH = dt.datetime(2024, 11, 1)
+_I_SPAN_SECONDS = 2 * 365 * 86_400
+INTERACTION_COLUMNS = (
+    "id",
+    "customer_id",
+    "source",
+    "external_id",
+    "channel",
+    "direction",
+    "from_address",
+    "to_address",
+    "contact_normalized",
+    "agent",
+    "queue",
+    "campaign_id",
+    "case_id",
+    "status",
+    '"read"',
+    "subject",
+    "body",
+    "preview",
+    "details",
+    "started_at",
+    "ended_at",
+    "ambiguous",
+    "candidates",
+    "created_at",
+    "created_by",
+)
+CHANNELS = ("voice", "email", "sms", "whatsapp", "chat", "web")
+CHANNEL_WEIGHTS = (0.45, 0.20, 0.10, 0.12, 0.08, 0.05)
+SOURCES = {
+    "voice": "pbx",
+    "email": "mailbox",
+    "sms": "sms-gateway",
+    "whatsapp": "whatsapp",
+    "chat": "web-chat",
+    "web": "web-forms",
+}
+OUR_ADDRESS = {
+    "voice": "+48221234567",
+    "sms": "+48500100200",
+    "whatsapp": "+48500100200",
+    "email": "support@clientcard.example",
+    "chat": "widget:main",
+    "web": "form:contact",
+}
+QUEUES = ("sales", "support", "billing", "retention")
+AGENTS = tuple(f"agent{n:02d}" for n in range(1, 41))
+SUBJECTS = (
+    "Invoice question",
+    "Order status",
+    "Change of address",
+    "Complaint about a delivery",
+    "Contract renewal",
+    "Re: your ticket",
+    "Payment confirmation",
+    "Cancel my subscription",
+)
+BODIES = (
+    "Hello, I would like to know when my order will arrive. Thank you.",
+    "Please call me back about the last invoice, the amount looks wrong to me.",
+    "I moved last month; could you update my address before the next delivery?",
+    "The parcel came damaged. I attach a photo, what are the next steps?",
+    "Is there a better offer if I renew for two years instead of one?",
+    "Thanks for the quick answer yesterday, everything works now.",
+)
+PREVIEW_LENGTH = 140
+INGEST_SOURCE = "bench-ingest"  # the source of the ingestion benchmark's items
+
+
+@dataclass(frozen=True)
+class InteractionSet:
+    """The interactions loaded over one customer dataset."""
+
+    backend: str
+    customers: int
+    interactions: int
+    heavy_customer: int
+    heavy_interactions: int
+    generated_seconds: float
+    cached: bool
+    bytes: int | None = None  # SQLite file / PostgreSQL interactions table with indexes
+
+
+def interaction_count(size: int) -> tuple[int, int]:
+    """(all interactions, those of the heavy customer) for `size` customers."""
+    total = INTERACTIONS_PER_CUSTOMER * size
+    return total, min(HEAVY_INTERACTIONS, total // 5)
+
+
+def _preview(
+    channel: str,
+    direction: str,
+    status: str | None,
+    duration: int | None,
+    queue: str | None,
+    subject: str | None,
+    body: str | None,
+) -> str | None:
+    """`interactions.service.preview_of` without building an InteractionIn (self-checked)."""
+    if channel == "voice":
+        parts = [f"{direction} call"]
+        if status:
+            parts.append(status)
+        if duration is not None:
+            parts.append(f"{duration // 60} min {duration % 60} s")
+        if queue:
+            parts.append(f"queue {queue}")
+        return ", ".join(parts)
+    text = " — ".join(p for p in (subject, body) if p)
+    if len(text) > PREVIEW_LENGTH:
+        text = text[: PREVIEW_LENGTH - 1] + "…"
+    return text or None
+
+
+def generate_interactions(
+    size: int,
+    phones: list[str | None],
+    emails: list[str | None],
+    *,
+    seed: int = SEED,
+    tz_suffix: str = "",
+) -> Iterator[list[tuple]]:
+    """Batches of interaction rows in INTERACTION_COLUMNS order, oldest first, ids from 1;
+    `phones[i]` and `emails[i]` are customer i's E.164 number and e-mail (or None)."""
+    import json
+
+    total, heavy = interaction_count(size)
+    rng = random.Random(seed * 7 + size)
+    rand = rng.random
+    heavy_at = set(rng.sample(range(total), heavy))
+    step = _I_SPAN_SECONDS / total
+    cumulative = [sum(CHANNEL_WEIGHTS[: k + 1]) for k in range(len(CHANNELS))]
+    timedelta = dt.timedelta
+    rows: list[tuple] = []
+    for k in range(total):
+        customer = HEAVY_CUSTOMER if k in heavy_at else 1 + int(rand() * size)
+        phone, email = phones[customer], emails[customer]
+        channel = CHANNELS[min(bisect.bisect_right(cumulative, rand()), len(CHANNELS) - 1)]
+        if channel in ("email", "chat", "web") and email is None:
+            channel = "voice"
+        elif channel in ("voice", "sms", "whatsapp") and phone is None:
+            channel = "email"
+        inbound = rand() < 0.6
+        direction = "inbound" if inbound else "outbound"
+        at = _I_EPOCH + timedelta(seconds=(k + rand() * 0.9) * step)
+        started = at.isoformat(" ", "microseconds") + tz_suffix
+        created = (at + timedelta(seconds=2)).isoformat(" ", "microseconds") + tz_suffix
+        subject = body = queue = agent = ended = status = duration = None
+        read = False
+        details = "{}"
+        if channel == "voice":
+            customer_side = phone
+            r = rand()
+            if inbound:
+                queue = QUEUES[int(rand() * len(QUEUES))]
+                status = "answered" if r < 0.75 else "missed"
+            else:
+                status = "answered" if r < 0.6 else ("missed" if r < 0.9 else "failed")
+            if status == "answered":
+                agent = AGENTS[int(rand() * len(AGENTS))]
+                duration = 20 + int(rand() * 600)
+                details = json.dumps({"duration_s": duration})
+                ended = (at + timedelta(seconds=duration)).isoformat(" ", "microseconds")
+                ended += tz_suffix
+        else:
+            customer_side = phone if channel in ("sms", "whatsapp") else email
+            body = BODIES[int(rand() * len(BODIES))]
+            if channel == "email":
+                subject = SUBJECTS[int(rand() * len(SUBJECTS))]
+                body = f"{body} Reference {k}. Kind regards."
+            if inbound:
+                read = rand() < 0.85
+            else:
+                agent = AGENTS[int(rand() * len(AGENTS))]
+                r = rand()
+                status = "delivered" if r < 0.5 else ("read" if r < 0.9 else "failed")
+        ours = OUR_ADDRESS[channel]
+        from_, to = (customer_side, ours) if inbound else (ours, customer_side)
+        rows.append(
+            (
+                k + 1,
+                customer,
+                SOURCES[channel],
+                f"{k:010d}",
+                channel,
+                direction,
+                from_,
+                to,
+                customer_side,  # already normalized: E.164, or the lower-case e-mail
+                agent,
+                queue,
+                None,
+                None,
+                status,
+                read,
+                subject,
+                body,
+                _preview(channel, direction, status, duration, queue, subject, body),
+                details,
+                started,
+                ended,
+                False,
+                "[]",
+                created,
+                ACTOR,
+            )
+        )
+        if len(rows) == INTERACTION_CHUNK or k == total - 1:
+            yield rows
+            rows = []
+
+
+def _self_check_interactions(rows: list[tuple]) -> None:
+    """Builds the service's InteractionIn from a sample and compares preview, contact point
+    and details with what `interactions.service` would store."""
+    import json
+
+    from clientcard.interactions.schemas import InteractionIn
+    from clientcard.interactions.service import contact_point_of, preview_of
+
+    for row in rows[::997]:
+        values = dict(zip(INTERACTION_COLUMNS, row, strict=True))
+        data = InteractionIn.model_validate(
+            {
+                "source": values["source"],
+                "external_id": values["external_id"],
+                "channel": values["channel"],
+                "direction": values["direction"],
+                "from": values["from_address"],
+                "to": values["to_address"],
+                "started_at": values["started_at"].replace(" ", "T").removesuffix("+00") + "+00:00",
+                "agent": values["agent"],
+                "queue": values["queue"],
+                "status": values["status"],
+                "read": values['"read"'],
+                "subject": values["subject"],
+                "body": values["body"],
+                "details": json.loads(values["details"]),
+            }
+        )
+        expected = (
+            preview_of(data),
+            contact_point_of(data, default_region="PL")[2],
+            data.details.model_dump(mode="json", exclude_defaults=True),
+        )
+        got = (values["preview"], values["contact_normalized"], json.loads(values["details"]))
+        if expected != got:
+            raise RuntimeError(f"interaction generator drifted from the service: {row}")
+
+
+def _addresses(cursor, customers: int) -> tuple[list[str | None], list[str | None]]:
+    """Each customer's first phone (mobile first) and e-mail, by customer id."""
+    phones: list[str | None] = [None] * (customers + 1)
+    emails: list[str | None] = [None] * (customers + 1)
+    whatsapp: list[str | None] = [None] * (customers + 1)
+    cursor.execute(
+        f"SELECT customer_id, type, normalized FROM contact_points WHERE customer_id <= "
+        f"{int(customers)} ORDER BY id"
+    )
+    while batch := cursor.fetchmany(100_000):
+        for customer_id, kind, normalized in batch:
+            if kind == "email":
+                emails[customer_id] = emails[customer_id] or normalized
+            elif kind in ("mobile", "phone") and phones[customer_id] is None:
+                phones[customer_id] = normalized
+            elif kind == "whatsapp":
+                whatsapp[customer_id] = normalized
+    for customer_id, number in enumerate(whatsapp):
+        if number and phones[customer_id] is None:  # a customer with WhatsApp only
+            phones[customer_id] = number
+    return phones, emails
+
+
+_INTERACTIONS_META = (
+    "CREATE TABLE IF NOT EXISTS bench_interactions_meta (version INTEGER, seed INTEGER, "
+    "customers INTEGER, interactions INTEGER, heavy_customer INTEGER, heavy_interactions "
+    "INTEGER, generated_seconds REAL, generated_at TEXT)"
+)
+_INTERACTIONS_META_READ = (
+    "SELECT version, seed, customers, interactions, heavy_customer, heavy_interactions, "
+    "generated_seconds FROM bench_interactions_meta"
+)
+
+
+def _interactions_meta_ok(row: tuple | None, size: int) -> bool:
+    total, heavy = interaction_count(size)
+    return row is not None and tuple(row[:6]) == (
+        INTERACTIONS_VERSION,
+        SEED,
+        size,
+        total,
+        HEAVY_CUSTOMER,
+        heavy,
+    )
+
+
+def ensure_interactions(dataset: Dataset, *, rebuild: bool = False, log=print) -> InteractionSet:
+    """Interactions over a customer dataset (10 per customer, one heavy customer), loaded
+    when missing; the customers stay as they are."""
+    if dataset.backend == "sqlite":
+        return _ensure_interactions_sqlite(dataset, rebuild=rebuild, log=log)
+    return _ensure_interactions_postgres(dataset, rebuild=rebuild, log=log)
+
+
+def _interaction_set(dataset: Dataset, row: tuple, *, cached: bool, size: int | None):
+    return InteractionSet(
+        dataset.backend, row[2], row[3], row[4], row[5], row[6], cached=cached, bytes=size
+    )
+
+
+def _ensure_interactions_sqlite(dataset: Dataset, *, rebuild: bool, log) -> InteractionSet:
+    path = sqlite_path(dataset.size)
+    row = None
+    if not rebuild:
+        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            row = connection.execute(_INTERACTIONS_META_READ).fetchone()
+        except sqlite3.Error:
+            row = None
+        finally:
+            connection.close()
+    if _interactions_meta_ok(row, dataset.size):
+        return _interaction_set(dataset, row, cached=True, size=path.stat().st_size)
+    total, heavy = interaction_count(dataset.size)
+    log(f"loading {total:,} interactions into a copy of {path} ...")
+    started = time.perf_counter()
+    tmp = path.with_name(path.name + ".interactions")
+    for stale in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
+        stale.unlink(missing_ok=True)
+    source = sqlite3.connect(path)
+    target = sqlite3.connect(tmp)
+    try:
+        source.backup(target)  # a consistent copy even with the WAL in use
+    finally:
+        source.close()
+        target.close()
+    connection = sqlite3.connect(tmp, isolation_level=None)
+    try:
+        connection.execute("PRAGMA journal_mode=OFF")
+        connection.execute("PRAGMA synchronous=OFF")
+        connection.execute("PRAGMA cache_size=-1048576")
+        connection.execute("PRAGMA temp_store=MEMORY")
+        connection.execute("BEGIN")
+        connection.execute("DROP TABLE IF EXISTS bench_interactions_meta")
+        connection.execute("DELETE FROM interactions")
+        _remove_ingested(connection, dataset.size, "?")
+        indexes = connection.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' "
+            "AND tbl_name = 'interactions' AND sql IS NOT NULL"
+        ).fetchall()
+        for name, _ in indexes:
+            connection.execute(f'DROP INDEX "{name}"')
+        phones, emails = _addresses(connection.cursor(), dataset.size)
+        insert = _insert_sql("interactions", INTERACTION_COLUMNS, "?")
+        loaded = 0
+        for rows in generate_interactions(dataset.size, phones, emails):
+            if loaded % 1_000_000 == 0:
+                _self_check_interactions(rows)
+            connection.executemany(insert, rows)
+            loaded += len(rows)
+            if loaded % 1_000_000 == 0:
+                log(f"  {loaded:,} interactions in {time.perf_counter() - started:.0f} s")
+        log(f"  rows loaded in {time.perf_counter() - started:.1f} s; building indexes ...")
+        for _, definition in indexes:
+            connection.execute(definition)
+        connection.execute("ANALYZE interactions")
+        seconds = time.perf_counter() - started
+        connection.execute(_INTERACTIONS_META)
+        meta = (INTERACTIONS_VERSION, SEED, dataset.size, loaded, HEAVY_CUSTOMER, heavy)
+        connection.execute(
+            "INSERT INTO bench_interactions_meta VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (*meta, seconds, _now()),
+        )
+        connection.execute("COMMIT")
+        connection.execute("PRAGMA journal_mode=WAL")
+    finally:
+        connection.close()
+    os.replace(tmp, path)
+    for stale in (Path(f"{path}-wal"), Path(f"{path}-shm")):
+        stale.unlink(missing_ok=True)
+    seconds = time.perf_counter() - started
+    connection = sqlite3.connect(path)
+    try:
+        with connection:
+            connection.execute(
+                "UPDATE bench_interactions_meta SET generated_seconds = ?", (seconds,)
+            )
+    finally:
+        connection.close()
+    size = path.stat().st_size
+    log(f"  {loaded:,} interactions in {seconds:.1f} s; file now {size / 2**30:.2f} GiB")
+    return _interaction_set(dataset, (*meta, seconds), cached=False, size=size)
+
+
+def _remove_ingested(connection, customers: int, mark: str) -> None:
+    """Undoes an ingestion benchmark (see bench/interactions.py): its interactions, the
+    leads it created (ids above the generated customers) and their history, and the
+    last-interaction dates it moved (the generated data leaves them empty)."""
+    connection.execute(f"DELETE FROM interactions WHERE source = {mark}", (INGEST_SOURCE,))
+    for table, column in (
+        ("interactions", "customer_id"),
+        ("audit_entries", "customer_id"),
+        ("contact_points", "customer_id"),
+        ("customers", "id"),
+    ):
+        connection.execute(f"DELETE FROM {table} WHERE {column} > {mark}", (customers,))
+    connection.execute(
+        "UPDATE customers SET last_interaction_at = NULL WHERE last_interaction_at IS NOT NULL"
+    )
+
+
+def remove_ingested(dataset: Dataset) -> None:
+    """`_remove_ingested` in a transaction of its own."""
+    if dataset.backend == "sqlite":
+        connection = sqlite3.connect(make_url(dataset.url).database, isolation_level=None)
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            _remove_ingested(connection, dataset.size, "?")
+            connection.execute("COMMIT")
+        finally:
+            connection.close()
+        return
+    import psycopg
+
+    with psycopg.connect(libpq_url(dataset.url)) as connection:
+        _remove_ingested(connection, dataset.size, "%s")
+
+
+def _ensure_interactions_postgres(dataset: Dataset, *, rebuild: bool, log) -> InteractionSet:
+    import psycopg
+
+    url = libpq_url(dataset.url)
+    schema = postgres_schema(dataset.size)
+
+    def table_bytes(connection) -> int:
+        return connection.execute(
+            "SELECT pg_total_relation_size('interactions') + pg_total_relation_size('customers')"
+            " + pg_total_relation_size('contact_points')"
+        ).fetchone()[0]
+
+    with psycopg.connect(url, autocommit=True) as connection:
+        row = None
+        exists = connection.execute(
+            "SELECT 1 FROM information_schema.tables WHERE table_schema = %s "
+            "AND table_name = 'bench_interactions_meta'",
+            (schema,),
+        ).fetchone()
+        if exists and not rebuild:
+            row = connection.execute(_INTERACTIONS_META_READ).fetchone()
+        if _interactions_meta_ok(row, dataset.size):
+            return _interaction_set(dataset, row, cached=True, size=table_bytes(connection))
+    total, heavy = interaction_count(dataset.size)
+    log(f"loading {total:,} interactions into PostgreSQL schema {schema} ...")
+    started = time.perf_counter()
+    with psycopg.connect(url) as connection:
+        connection.execute("SET synchronous_commit = off")
+        connection.execute("SET maintenance_work_mem = '1GB'")
+        connection.execute("DROP TABLE IF EXISTS bench_interactions_meta")
+        _remove_ingested(connection, dataset.size, "%s")
+        connection.execute("TRUNCATE interactions, attachments")  # both empty in bench data
+        # Secondary indexes and foreign keys go for the load: sorted index builds and one
+        # validating join each are many times faster than 10M insertions and FK checks.
+        indexes = connection.execute(
+            "SELECT indexname, indexdef FROM pg_indexes i WHERE schemaname = %s "
+            "AND tablename = 'interactions' AND NOT EXISTS ("
+            "  SELECT 1 FROM pg_constraint c WHERE c.conindid = "
+            "  format('%%I.%%I', i.schemaname, i.indexname)::regclass)",
+            (schema,),
+        ).fetchall()
+        foreign_keys = connection.execute(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conrelid = 'interactions'::regclass AND contype = 'f'"
+        ).fetchall()
+        for name, _ in foreign_keys:
+            connection.execute(f'ALTER TABLE interactions DROP CONSTRAINT "{name}"')
+        for name, _ in indexes:
+            connection.execute(f'DROP INDEX "{schema}"."{name}"')
+        with connection.cursor() as cursor:
+            phones, emails = _addresses(cursor, dataset.size)
+            copy_sql = (
+                f"COPY interactions ({', '.join(INTERACTION_COLUMNS)}) FROM STDIN WITH (FREEZE)"
+            )
+            loaded = 0
+            for rows in generate_interactions(dataset.size, phones, emails, tz_suffix="+00"):
+                if loaded % 1_000_000 == 0:
+                    _self_check_interactions(rows)
+                with cursor.copy(copy_sql) as copy:
+                    for row in rows:
+                        copy.write_row(row)
+                loaded += len(rows)
+                if loaded % 1_000_000 == 0:
+                    log(f"  {loaded:,} interactions in {time.perf_counter() - started:.0f} s")
+            log(f"  rows loaded in {time.perf_counter() - started:.1f} s; building indexes ...")
+            for _, definition in indexes:
+                cursor.execute(definition)
+            for name, definition in foreign_keys:
+                cursor.execute(f'ALTER TABLE interactions ADD CONSTRAINT "{name}" {definition}')
+            cursor.execute(
+                "SELECT setval(pg_get_serial_sequence('interactions', 'id'), "
+                "(SELECT coalesce(max(id), 0) + 1 FROM interactions), false)"
+            )
+        connection.commit()
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute("VACUUM (ANALYZE) interactions")
+        seconds = time.perf_counter() - started
+        connection.execute(_INTERACTIONS_META)
+        meta = (INTERACTIONS_VERSION, SEED, dataset.size, loaded, HEAVY_CUSTOMER, heavy)
+        connection.execute(
+            "INSERT INTO bench_interactions_meta VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+            (*meta, seconds, _now()),
+        )
+        size = table_bytes(connection)
+    log(f"  {loaded:,} interactions in {seconds:.1f} s; {size / 2**30:.2f} GiB")
+    return _interaction_set(dataset, (*meta, seconds), cached=False, size=size)

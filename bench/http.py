@@ -318,3 +318,83 @@ def run(
                 )
             )
     return results
+
+
+def run_ingest(
+    dataset: Dataset, keys: Keys, *, interactions: int, batches: int, clients: int = 2, log=print
+):
+    """POST /api/v1/interactions/batch of 1,000 items from `clients` concurrent keep-alive
+    connections (threads with http.client), `batches` requests in all; the same item mix as
+    in-process. What it stored is removed afterwards."""
+    import http.client
+    import threading
+    from collections import Counter
+
+    from bench.generate import remove_ingested
+    from bench.interactions import BATCH_SIZE, Throughput, ingest_items
+
+    remove_ingested(dataset)
+    token = issue_token(dataset.url)
+    items = ingest_items(keys, batches * BATCH_SIZE, prefix="http")
+    bodies = [
+        json.dumps({"items": items[k : k + BATCH_SIZE]}).encode()
+        for k in range(0, len(items), BATCH_SIZE)
+    ]
+    warm = json.dumps({"items": ingest_items(keys, 200, prefix="http-warm")}).encode()
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    latencies: list[float] = []
+    outcomes: Counter[str] = Counter()
+    failures: list[str] = []
+    lock = threading.Lock()
+
+    def client(port: int, share: list[bytes]) -> None:
+        connection = http.client.HTTPConnection(HOST, port, timeout=300)
+        try:
+            for body in share:
+                sent = time.perf_counter()
+                connection.request("POST", "/api/v1/interactions/batch", body, headers)
+                response = connection.getresponse()
+                answer = response.read()
+                elapsed = (time.perf_counter() - sent) * 1000
+                with lock:
+                    latencies.append(elapsed)
+                    if response.status != 200:  # a whole batch failed
+                        outcomes[f"HTTP {response.status} batches"] += 1
+                        failures.append(f"HTTP {response.status}: {answer[:200]!r}")
+                        continue
+                    for item in json.loads(answer)["items"]:
+                        outcomes[item["result"]] += 1
+        finally:
+            connection.close()
+
+    try:
+        with server(dataset) as (port, _pid):
+            client(port, [warm])
+            latencies.clear()
+            outcomes.clear()
+            log(f"  HTTP batch ingestion: {len(bodies)} POSTs from {clients} clients ...")
+            threads = [
+                threading.Thread(target=client, args=(port, bodies[k::clients]))
+                for k in range(clients)
+            ]
+            started = time.perf_counter()
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            seconds = time.perf_counter() - started
+        return Throughput(
+            dataset.backend,
+            dataset.size,
+            interactions,
+            f"POST /interactions/batch of {BATCH_SIZE:,}",
+            f"HTTP, {clients} clients",
+            sum(v for k, v in outcomes.items() if not k.startswith("HTTP")),  # answered items
+            seconds,
+            latencies,
+            dict(outcomes),
+            0,
+            failures,
+        )
+    finally:
+        remove_ingested(dataset)

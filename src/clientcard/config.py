@@ -8,6 +8,37 @@ import phonenumbers
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# What a contact center receives: pictures and scans, PDFs, text and CSV exports, Office
+# documents, call recordings and voice messages, forwarded e-mails, and zip archives.
+DEFAULT_CONTENT_TYPES = (
+    "image/png",
+    "image/jpeg",
+    "image/gif",
+    "image/webp",
+    "image/heic",
+    "image/tiff",
+    "image/bmp",
+    "application/pdf",
+    "text/plain",
+    "text/csv",
+    "application/rtf",
+    "application/msword",
+    "application/vnd.ms-excel",
+    "application/vnd.ms-powerpoint",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "application/vnd.oasis.opendocument.text",
+    "application/vnd.oasis.opendocument.spreadsheet",
+    "audio/wav",
+    "audio/mpeg",
+    "audio/ogg",
+    "audio/mp4",
+    "audio/webm",
+    "message/rfc822",
+    "application/zip",
+)
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CLIENTCARD_", extra="ignore")
@@ -34,6 +65,19 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(10, ge=1)
     demo_on_first_start: bool = Field(
         True, description="`serve` loads demo data into an empty database."
+    )
+    files_dir: str = Field(
+        "./var/files",
+        description="Directory of the local file store (attachments, avatars), "
+        "content-addressed by SHA-256.",
+    )
+    max_upload_bytes: int = Field(
+        25 * 1024 * 1024, ge=1, description="Largest attachment accepted (413 above it)."
+    )
+    allowed_content_types: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_CONTENT_TYPES),
+        description="Media types an attachment may have (415 otherwise); as JSON in the "
+        "environment.",
     )
 
     @field_validator("default_region")

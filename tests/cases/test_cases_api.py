@@ -462,3 +462,24 @@ def test_indicators_count_the_customers_cases_in_the_window(db, admin, agent):
             {"campaign_id": None, "campaign_name": None, "count": 1},
         ]
     assert first["number"] == "C-000002"
+
+
+def test_a_case_names_one_of_its_customers_accounts_and_no_other(agent):
+    owner = create_customer(agent, last_name="Owner")
+    other = create_customer(agent, last_name="Other")
+    mine = agent.post(
+        f"/api/v1/customers/{owner['id']}/accounts", json={"number": "PL-001", "type": "bank"}
+    ).json()
+    theirs = agent.post(
+        f"/api/v1/customers/{other['id']}/accounts", json={"number": "PL-002", "type": "bank"}
+    ).json()
+    url = f"/api/v1/customers/{owner['id']}/cases"
+    wrong = agent.post(url, json={"subject": "Card blocked", "account_id": theirs["id"]})
+    assert wrong.status_code == 422
+    assert [e["field"] for e in wrong.json()["errors"]] == ["account_id"]
+    case = agent.post(url, json={"subject": "Card blocked", "account_id": mine["id"]})
+    assert case.status_code == 201, case.text
+    assert case.json()["account_id"] == mine["id"]
+    # The account a case names cannot be removed under it.
+    gone = agent.delete(f"/api/v1/customers/{owner['id']}/accounts/{mine['id']}")
+    assert gone.status_code == 409

@@ -11,7 +11,7 @@ Priority = Literal["critical", "high", "medium", "low"]
 Status = Literal["new", "open", "pending", "closed", "cancelled"]
 NoteColor = Literal["yellow", "green", "blue", "red", "purple", "gray"]
 TYPE_KEY_PATTERN = r"^[a-z][a-z0-9_]{0,39}$"
-ACCOUNT_NOTE = "Accounts do not exist yet: only null is accepted for now."
+ACCOUNT_NOTE = "One of the customer's own accounts (the case is about it), or null."
 
 
 class CaseTypeCreate(WriteModel):

@@ -13,6 +13,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from clientcard.accounts import service as accounts
 from clientcard.audit import service as audit
 from clientcard.auth.actor import Actor, Permission
 from clientcard.auth.models import User
@@ -198,9 +199,15 @@ def _live_customer(session: Session, customer_id: int) -> Customer:
 
 
 def _check_references(
-    session: Session, values: dict[str, Any], names: set[str], errors: ErrorCollector
+    session: Session,
+    values: dict[str, Any],
+    names: set[str],
+    errors: ErrorCollector,
+    *,
+    customer_id: int,
 ) -> None:
-    """Checks the referenced type, campaign, account and assignee among `names`."""
+    """Checks the referenced type, campaign, account (one of the customer's own) and
+    assignee among `names`."""
     if "type" in names and values["type"] is not None:
         case_type = session.get(CaseType, values["type"])
         if case_type is None:
@@ -210,8 +217,12 @@ def _check_references(
     campaign_id = values["campaign_id"] if "campaign_id" in names else None
     if campaign_id is not None and session.get(Campaign, campaign_id) is None:
         errors.add("campaign_id", f"campaign {campaign_id} does not exist")
-    if "account_id" in names and values["account_id"] is not None:
-        errors.add("account_id", "accounts do not exist yet; only null is accepted")
+    account_id = values["account_id"] if "account_id" in names else None
+    if account_id is not None and (
+        accounts.account_of_customer(session, customer_id=customer_id, account_id=account_id)
+        is None
+    ):
+        errors.add("account_id", f"account {account_id} is not an account of this customer")
     if "assigned_to" in names and values["assigned_to"] is not None:
         user = session.get(User, values["assigned_to"])
         if user is None:
@@ -225,7 +236,7 @@ def create_case(session: Session, *, actor: Actor, customer_id: int, data: CaseC
     _live_customer(session, customer_id)
     values = data.model_dump()
     errors = ErrorCollector()
-    _check_references(session, values, set(values), errors)
+    _check_references(session, values, set(values), errors, customer_id=customer_id)
     errors.raise_if_any()
     now = utcnow()
     case = Case(
@@ -312,7 +323,7 @@ def update_case(
 
     before = snapshot(case)
     changed = {name for name, value in given.items() if value != before[name]}
-    _check_references(session, {**before, **given}, changed, errors)
+    _check_references(session, {**before, **given}, changed, errors, customer_id=case.customer_id)
     errors.raise_if_any()
     if not changed:
         return case

@@ -20,6 +20,7 @@ from clientcard.contacts.normalize import (
     normalize_email,
     normalize_phone,
 )
+from clientcard.custom_fields import service as custom_fields
 from clientcard.customers import cards, search
 from clientcard.customers.models import Customer
 from clientcard.customers.schemas import CustomerCreate, CustomerRead, CustomerUpdate
@@ -57,6 +58,8 @@ PROFILE_FIELDS = (
     "custom",
     "lead_source",
 )
+# Writes made by the system on nobody's behalf: required custom fields are not demanded.
+SYSTEM_ORIGINS = frozenset({"ingestion", "scheduler", "demo"})
 NOT_NULLABLE = frozenset({"kind", "tags", "vip", "hidden", "custom"})
 MAX_TAG_LENGTH = 50
 
@@ -229,6 +232,13 @@ def create_customer(
     values = _clean_profile(
         data.model_dump(exclude={"contact_points"}), reachable=bool(data.contact_points)
     )
+    values["custom"] = custom_fields.check_values(
+        session,
+        values=data.custom,
+        current=None,
+        default_region=default_region,
+        enforce_required=origin not in SYSTEM_ORIGINS,
+    )
     _check_company(session, values["company_id"], self_id=None)
     _check_identification_free(session, values, self_id=None)
     _check_owner(session, actor, before=None, after=values["assigned_to"])
@@ -328,6 +338,16 @@ def update_customer(
     errors.raise_if_any()
 
     before = snapshot(customer)
+    if given.get("custom") is not None:
+        # Custom values are checked when they are written; a PATCH without `custom`
+        # leaves them alone, so a field made required later blocks no other edit.
+        given["custom"] = custom_fields.check_values(
+            session,
+            values=given["custom"],
+            current=before["custom"],
+            default_region=default_region,
+            enforce_required=origin not in SYSTEM_ORIGINS,
+        )
     values = _clean_profile({**before, **given}, reachable=bool(customer.contact_points))
     if values["company_id"] != before["company_id"]:
         _check_company(session, values["company_id"], self_id=customer.id)
