@@ -17,6 +17,7 @@ run: $(STAMP)
 
 # Runs the whole suite on SQLite and, when a PostgreSQL server can be had, on PostgreSQL too.
 test: $(STAMP)
+	@scripts/ensure-chromium >/dev/null || echo "make test: no Chromium; the browser tests will say so" >&2
 	@url=$$(scripts/ensure-postgres clientcard_test_$$(printf %s "$(CURDIR)" | md5sum | cut -c1-8)) || url=""; \
 	CLIENTCARD_TEST_POSTGRES_URL="$$url" $(BIN)/pytest $(PYTEST_ARGS)
 

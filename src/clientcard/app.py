@@ -11,13 +11,17 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from clientcard import __version__
+from clientcard import __version__, web
+from clientcard.accounts import api as accounts_api
+from clientcard.attachments import api as attachments_api
 from clientcard.auth import api as auth_api
 from clientcard.auth.service import TokenCache
 from clientcard.campaigns import api as campaigns_api
+from clientcard.campaigns import records_api as campaign_records_api
 from clientcard.cases import api as cases_api
 from clientcard.config import Settings, get_settings
 from clientcard.contacts import api as contacts_api
+from clientcard.custom_fields import api as custom_fields_api
 from clientcard.customers import api as customers_api
 from clientcard.db import Database, make_engine
 from clientcard.errors import DomainError
@@ -128,7 +132,12 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(customers_api.router)
     app.include_router(contacts_api.router)
     app.include_router(campaigns_api.router)
+    app.include_router(accounts_api.router)
+    app.include_router(campaign_records_api.router)
     app.include_router(cases_api.router)
+    app.include_router(custom_fields_api.router)
     app.include_router(interactions_api.router)
+    app.include_router(attachments_api.router)
     app.include_router(statuses_api.router)
+    web.install(app)  # the web pages, their session cookie and static files
     return app

@@ -9,8 +9,11 @@ from tests.conftest import create_customer
 
 def patch(api, customer, **body):
     current = api.get(f"/api/v1/customers/{customer['id']}").json()
-    return api.patch(f"/api/v1/customers/{customer['id']}", json=body,
-                     headers={"If-Match": f'"{current["version"]}"'})
+    return api.patch(
+        f"/api/v1/customers/{customer['id']}",
+        json=body,
+        headers={"If-Match": f'"{current["version"]}"'},
+    )
 
 
 def test_anyone_sets_an_owner_on_an_unowned_card(agent):
@@ -31,8 +34,11 @@ def test_only_the_owner_or_an_admin_changes_the_owner(admin, agent, other_agent)
     assert patch(agent, customer, assigned_to=other_agent.user_id).status_code == 200
     assert patch(admin, customer, assigned_to=None).status_code == 200
     assert agent.get(url).json()["assigned_to"] is None
-    owner_changes = [e["changes"]["assigned_to"] for e in
-                     agent.get(f"{url}/history").json()["items"] if "assigned_to" in e["changes"]]
+    owner_changes = [
+        e["changes"]["assigned_to"]
+        for e in agent.get(f"{url}/history").json()["items"]
+        if "assigned_to" in e["changes"]
+    ]
     assert owner_changes == [
         {"before": other_agent.user_id, "after": None},
         {"before": agent.user_id, "after": other_agent.user_id},
@@ -76,11 +82,14 @@ def test_retired_status_cannot_be_given(admin, agent):
 def test_lead_statuses_are_configurable(admin, agent):
     keys = [s["key"] for s in agent.get("/api/v1/lead-statuses").json()["items"]]
     assert keys == ["new", "in_progress", "sale", "no_sale"]
-    created = admin.post("/api/v1/lead-statuses",
-                         json={"key": "callback", "label": "Call back", "position": 5})
+    created = admin.post(
+        "/api/v1/lead-statuses", json={"key": "callback", "label": "Call back", "position": 5}
+    )
     assert created.status_code == 201
-    assert admin.post("/api/v1/lead-statuses",
-                      json={"key": "callback", "label": "x"}).status_code == 409
+    assert (
+        admin.post("/api/v1/lead-statuses", json={"key": "callback", "label": "x"}).status_code
+        == 409
+    )
     assert agent.post("/api/v1/lead-statuses", json={"key": "x", "label": "x"}).status_code == 403
     customer = create_customer(agent, lead_status="callback")
     assert customer["lead_status"] == "callback"
@@ -96,26 +105,36 @@ def test_lead_source_is_readable_and_editable(agent):
 
 @pytest.mark.parametrize("sort", ["name", "-created_at"])
 def test_previous_and_next_in_the_list_the_agent_came_from(agent, sort):
-    ids = [create_customer(agent, first_name=n, last_name="Ruiz", vip=n != "Carla")["id"]
-           for n in ("Ana", "Bea", "Carla", "Dora")]
-    listed = [c["id"] for c in agent.get("/api/v1/customers",
-                                        params={"sort": sort, "vip": "true"}).json()["items"]]
+    ids = [
+        create_customer(agent, first_name=n, last_name="Ruiz", vip=n != "Carla")["id"]
+        for n in ("Ana", "Bea", "Carla", "Dora")
+    ]
+    listed = [
+        c["id"]
+        for c in agent.get("/api/v1/customers", params={"sort": sort, "vip": "true"}).json()[
+            "items"
+        ]
+    ]
     assert len(listed) == 3
     middle = listed[1]
-    body = agent.get("/api/v1/customers", params={"sort": sort, "vip": "true", "around": middle,
-                                                  "limit": 1}).json()
+    body = agent.get(
+        "/api/v1/customers", params={"sort": sort, "vip": "true", "around": middle, "limit": 1}
+    ).json()
     assert (body["previous_id"], body["next_id"]) == (listed[0], listed[2])
-    first = agent.get("/api/v1/customers", params={"sort": sort, "vip": "true",
-                                                   "around": listed[0]}).json()
+    first = agent.get(
+        "/api/v1/customers", params={"sort": sort, "vip": "true", "around": listed[0]}
+    ).json()
     assert first["previous_id"] is None and first["next_id"] == listed[1]
-    outside = agent.get("/api/v1/customers", params={"sort": sort, "vip": "true",
-                                                     "around": ids[2]}).json()
+    outside = agent.get(
+        "/api/v1/customers", params={"sort": sort, "vip": "true", "around": ids[2]}
+    ).json()
     assert (outside["previous_id"], outside["next_id"]) == (None, None)
 
 
 def test_a_company_lists_the_cases_of_its_people(agent):
-    company = create_customer(agent, kind="company", company_name="Acme", first_name=None,
-                              last_name=None)
+    company = create_customer(
+        agent, kind="company", company_name="Acme", first_name=None, last_name=None
+    )
     person = create_customer(agent, company_id=company["id"])
     outsider = create_customer(agent, first_name="Other")
     own = agent.post(f"/api/v1/customers/{company['id']}/cases", json={"subject": "Invoice"})

@@ -1,0 +1,550 @@
+"""The customer list and the customer card with its tabs."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any, Literal
+from urllib.parse import urlencode
+
+from fastapi import Depends, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from clientcard.campaigns import service as campaigns
+from clientcard.cases import service as cases
+from clientcard.cases.schemas import CaseCreate
+from clientcard.contacts import service as contacts
+from clientcard.contacts.schemas import ContactPointCreate, ContactPointRead
+from clientcard.customers import service as customers
+from clientcard.customers.schemas import CustomerRead, CustomerUpdate
+from clientcard.errors import Conflict, Invalid, PreconditionFailed
+from clientcard.interactions import dashboard, timeline
+from clientcard.interactions.schemas import CustomerNoteIn
+from clientcard.web import forms
+from clientcard.web.context import CSRF, Page, page, web_router
+from clientcard.web.forms import Form, form_data
+from clientcard.web.render import channel_name, field_errors, is_htmx, redirect, render
+
+router = web_router()
+PAGE_SIZE = 25
+TIMELINE_PAGE = 20
+# htmx targets inside the tab panel: their responses need no card header.
+PANEL_TARGETS = ("tab-panel", "timeline-next")
+TABS = {
+    "info": "Information",
+    "contact-points": "Contact points",
+    "timeline": "Timeline",
+    "cases": "Cases",
+    "history": "Change history",
+    "dashboard": "Dashboard",
+}
+CHANNELS = ("voice", "email", "sms", "chat", "whatsapp", "social", "web_form")
+CONTACT_TYPES = ("phone", "mobile", "email", "whatsapp", "address", "social", "web")
+LABELS = ("other", "private", "work", "home")
+PRIORITIES = ("medium", "low", "high", "critical")
+
+
+@router.get("/")
+def home() -> Response:
+    return RedirectResponse("/customers", status_code=303)
+
+
+# ---- the list --------------------------------------------------------------------------
+
+
+@router.get("/customers")
+def customer_list(
+    request: Request,
+    ctx: Page = Depends(page),
+    q: str = Query("", max_length=200),
+    kind: Literal["", "person", "company"] = "",
+    vip: Literal["", "yes", "no"] = "",
+    sort: customers.SortKey = "-created_at",
+    cursor: str | None = Query(None, max_length=1000),
+) -> Response:
+    filters = customers.CustomerFilter(
+        q=q.strip() or None,
+        kind=kind or None,
+        vip={"yes": True, "no": False}.get(vip),
+        sort=sort,
+    )
+    with ctx.db.read() as session:
+        rows, next_cursor = customers.list_customers(
+            session,
+            actor=ctx.actor,
+            filters=filters,
+            cursor=cursor,
+            limit=PAGE_SIZE,
+            default_region=ctx.settings.default_region,
+        )
+        items = [CustomerRead.of(c) for c in rows]
+    query = {"q": q, "kind": kind, "vip": vip, "sort": sort}
+    kept = {k: v for k, v in query.items() if v and not (k == "sort" and v == "-created_at")}
+    return render(
+        request,
+        "customers/list.html",
+        {
+            "items": items,
+            "query": query,
+            "first_url": "/customers?" + urlencode(kept) if cursor else None,
+            "next_url": "/customers?" + urlencode({**kept, "cursor": next_cursor})
+            if next_cursor
+            else None,
+        },
+    )
+
+
+# ---- the card --------------------------------------------------------------------------
+
+
+def _card(
+    request: Request,
+    ctx: Page,
+    customer_id: int,
+    tab: str,
+    load: Callable[[Session], dict[str, Any]] | None = None,
+    *,
+    status: int = 200,
+    **extra: Any,
+) -> Response:
+    """The card on one tab. An htmx request for the tab panel alone skips the header."""
+    panel_only = is_htmx(request) and request.headers.get("hx-target") in PANEL_TARGETS
+    with ctx.db.read() as session:
+        customer = None
+        if not panel_only or tab == "info":
+            customer = customers.read_card(session, actor=ctx.actor, customer_id=customer_id)
+        data = load(session) if load else {}
+    context = {
+        "customer": customer,
+        "customer_id": customer_id,
+        "tab": tab,
+        "tabs": TABS,
+        "flash": request.session.pop("flash", None),
+        **data,
+        **extra,
+    }
+    return render(
+        request,
+        "customers/card.html",
+        context,
+        status=status,
+        fragments={"timeline-next": "_timeline.html"},
+    )
+
+
+def _done(request: Request, ctx: Page, customer_id: int, tab: str, message: str) -> Response:
+    """After a write: htmx gets the refreshed card, a plain form a redirect to it."""
+    request.session["flash"] = message
+    if is_htmx(request):
+        return TAB_VIEWS[tab](request, ctx, customer_id)
+    suffix = "" if tab == "info" else f"/{tab}"
+    return redirect(request, f"/customers/{customer_id}{suffix}")
+
+
+@router.get("/customers/{customer_id}")
+def card_info(request: Request, customer_id: int, ctx: Page = Depends(page)) -> Response:
+    return show_info(request, ctx, customer_id)
+
+
+def show_info(request: Request, ctx: Page, customer_id: int) -> Response:
+    return _card(request, ctx, customer_id, "info")
+
+
+def _info_form(form: Form) -> dict[str, Any]:
+    return {
+        "kind": form.get("kind") or "person",
+        "first_name": forms.text(form, "first_name"),
+        "last_name": forms.text(form, "last_name"),
+        "company_name": forms.text(form, "company_name"),
+        "company_id": forms.integer(form, "company_id"),
+        "identification_type": forms.text(form, "identification_type"),
+        "identification_number": forms.text(form, "identification_number"),
+        "gender": forms.text(form, "gender"),
+        "birth_date": forms.text(form, "birth_date"),
+        "language": forms.text(form, "language"),
+        "tags": forms.tags(form),
+        "note": forms.text(form, "note"),
+        "vip": forms.checkbox(form, "vip"),
+        "hidden": forms.checkbox(form, "hidden"),
+    }
+
+
+@router.post("/customers/{customer_id}", dependencies=CSRF)
+def card_update(
+    request: Request, customer_id: int, form: Form = Depends(form_data), ctx: Page = Depends(page)
+) -> Response:
+    values = _info_form(form)
+    submitted = {**values, "version": form.get("version")}
+    try:
+        data = forms.parse(CustomerUpdate, values)
+        with ctx.db.write() as session:
+            customers.update_customer(
+                session,
+                actor=ctx.actor,
+                customer_id=customer_id,
+                data=data,
+                expected_version=forms.version(form),
+            )
+    except PreconditionFailed as exc:
+        return _card(request, ctx, customer_id, "info", status=412, form=values, stale=exc.extra)
+    except (Invalid, Conflict) as exc:
+        errors = field_errors(exc.errors) or {"form": exc.detail}
+        return _card(
+            request, ctx, customer_id, "info", status=exc.status, form=submitted, errors=errors
+        )
+    return _done(request, ctx, customer_id, "info", "Saved.")
+
+
+# ---- contact points --------------------------------------------------------------------
+
+
+@router.get("/customers/{customer_id}/contact-points")
+def card_contact_points(request: Request, customer_id: int, ctx: Page = Depends(page)) -> Response:
+    return show_contact_points(request, ctx, customer_id)
+
+
+def show_contact_points(
+    request: Request, ctx: Page, customer_id: int, *, status: int = 200, **extra: Any
+) -> Response:
+    def load(session: Session) -> dict[str, Any]:
+        points = contacts.list_contact_points(session, actor=ctx.actor, customer_id=customer_id)
+        return {"points": [ContactPointRead.model_validate(p) for p in points]}
+
+    return _card(
+        request,
+        ctx,
+        customer_id,
+        "contact-points",
+        load,
+        status=status,
+        types=CONTACT_TYPES,
+        labels=LABELS,
+        **extra,
+    )
+
+
+@router.post("/customers/{customer_id}/contact-points", dependencies=CSRF)
+def contact_point_add(
+    request: Request, customer_id: int, form: Form = Depends(form_data), ctx: Page = Depends(page)
+) -> Response:
+    values = {
+        "type": form.get("type", ""),
+        "value": forms.text(form, "value"),
+        "region": (forms.text(form, "region") or "").upper() or None,
+        "label": form.get("label") or "other",
+        "primary": forms.checkbox(form, "primary"),
+        "network": forms.text(form, "network"),
+    }
+    try:
+        data = forms.parse(ContactPointCreate, values)
+        with ctx.db.write() as session:
+            contacts.add_contact_point(
+                session,
+                actor=ctx.actor,
+                customer_id=customer_id,
+                data=data,
+                default_region=ctx.settings.default_region,
+            )
+    except (Invalid, Conflict) as exc:
+        return show_contact_points(
+            request,
+            ctx,
+            customer_id,
+            status=exc.status,
+            form=values,
+            errors=field_errors(exc.errors) or {"value": exc.detail},
+        )
+    return _done(request, ctx, customer_id, "contact-points", "Contact point added.")
+
+
+@router.post("/customers/{customer_id}/contact-points/{point_id}/delete", dependencies=CSRF)
+def contact_point_delete(
+    request: Request,
+    customer_id: int,
+    point_id: int,
+    form: Form = Depends(form_data),
+    ctx: Page = Depends(page),
+) -> Response:
+    try:
+        with ctx.db.write() as session:
+            contacts.delete_contact_point(
+                session,
+                actor=ctx.actor,
+                customer_id=customer_id,
+                point_id=point_id,
+                expected_version=forms.version(form),
+            )
+    except PreconditionFailed:
+        return show_contact_points(
+            request,
+            ctx,
+            customer_id,
+            status=412,
+            notice="That contact point was changed by someone else meanwhile; it is shown "
+            "as it is now. Delete it again if you still mean to.",
+        )
+    return _done(request, ctx, customer_id, "contact-points", "Contact point deleted.")
+
+
+# ---- timeline and notes ----------------------------------------------------------------
+
+
+@router.get("/customers/{customer_id}/timeline")
+def card_timeline(
+    request: Request,
+    customer_id: int,
+    ctx: Page = Depends(page),
+    channel: str = Query("", max_length=20),
+    direction: Literal["", "inbound", "outbound"] = "",
+    cursor: str | None = Query(None, max_length=1000),
+) -> Response:
+    return show_timeline(
+        request, ctx, customer_id, channel=channel, direction=direction, cursor=cursor
+    )
+
+
+def show_timeline(
+    request: Request,
+    ctx: Page,
+    customer_id: int,
+    *,
+    channel: str = "",
+    direction: str = "",
+    cursor: str | None = None,
+    status: int = 200,
+    **extra: Any,
+) -> Response:
+    filters = timeline.TimelineFilter(channel=channel or None, direction=direction or None)
+
+    def load(session: Session) -> dict[str, Any]:
+        items, next_cursor = timeline.customer_timeline(
+            session,
+            actor=ctx.actor,
+            customer_id=customer_id,
+            filters=filters,
+            cursor=cursor,
+            limit=TIMELINE_PAGE,
+        )
+        more = {"channel": channel, "direction": direction, "cursor": next_cursor}
+        return {
+            "items": items,
+            "more_url": f"/customers/{customer_id}/timeline?"
+            + urlencode({k: v for k, v in more.items() if v})
+            if next_cursor
+            else None,
+        }
+
+    return _card(
+        request,
+        ctx,
+        customer_id,
+        "timeline",
+        load,
+        status=status,
+        channels=CHANNELS,
+        filters={"channel": channel, "direction": direction},
+        **extra,
+    )
+
+
+@router.post("/customers/{customer_id}/notes", dependencies=CSRF)
+def note_add(
+    request: Request, customer_id: int, form: Form = Depends(form_data), ctx: Page = Depends(page)
+) -> Response:
+    try:
+        data = forms.parse(CustomerNoteIn, {"text": forms.text(form, "text")})
+        with ctx.db.write() as session:
+            timeline.add_note(session, actor=ctx.actor, customer_id=customer_id, text=data.text)
+    except Invalid as exc:
+        return show_timeline(
+            request,
+            ctx,
+            customer_id,
+            status=422,
+            note=form.get("text", ""),
+            errors=field_errors(exc.errors),
+        )
+    return _done(request, ctx, customer_id, "timeline", "Note added.")
+
+
+# ---- cases -----------------------------------------------------------------------------
+
+
+@router.get("/customers/{customer_id}/cases")
+def card_cases(
+    request: Request,
+    customer_id: int,
+    ctx: Page = Depends(page),
+    status: list[str] = Query([]),
+    cursor: str | None = Query(None, max_length=1000),
+) -> Response:
+    chosen = tuple(s for s in status if s in cases.STATUSES)
+    return show_cases(request, ctx, customer_id, chosen=chosen, cursor=cursor)
+
+
+def show_cases(
+    request: Request,
+    ctx: Page,
+    customer_id: int,
+    *,
+    chosen: tuple[str, ...] = (),
+    cursor: str | None = None,
+    status: int = 200,
+    **extra: Any,
+) -> Response:
+
+    def load(session: Session) -> dict[str, Any]:
+        rows, next_cursor = cases.list_cases(
+            session,
+            actor=ctx.actor,
+            customer_id=customer_id,
+            filters=cases.CaseFilter(status=chosen),
+            cursor=cursor,
+            limit=PAGE_SIZE,
+        )
+        query = [("status", s) for s in chosen] + [("cursor", next_cursor or "")]
+        return {
+            "cases": rows,
+            "next_url": f"/customers/{customer_id}/cases?{urlencode(query)}"
+            if next_cursor
+            else None,
+            "case_types": cases.list_case_types(session, actor=ctx.actor, active=True),
+            "campaigns": campaigns.list_campaigns(session, actor=ctx.actor, active=True),
+        }
+
+    return _card(
+        request,
+        ctx,
+        customer_id,
+        "cases",
+        load,
+        status=status,
+        statuses=cases.STATUSES,
+        chosen=chosen,
+        priorities=PRIORITIES,
+        **extra,
+    )
+
+
+@router.post("/customers/{customer_id}/cases", dependencies=CSRF)
+def case_open(
+    request: Request, customer_id: int, form: Form = Depends(form_data), ctx: Page = Depends(page)
+) -> Response:
+    values = {
+        "subject": forms.text(form, "subject"),
+        "description": forms.text(form, "description"),
+        "type": form.get("type") or "question",
+        "priority": form.get("priority") or "medium",
+        "campaign_id": forms.integer(form, "campaign_id"),
+        "assigned_to": ctx.actor.user_id if forms.checkbox(form, "assign_to_me") else None,
+    }
+    try:
+        data = forms.parse(CaseCreate, values)
+        with ctx.db.write() as session:
+            case = cases.create_case(session, actor=ctx.actor, customer_id=customer_id, data=data)
+            case_id = case.id
+    except (Invalid, Conflict) as exc:
+        return show_cases(
+            request,
+            ctx,
+            customer_id,
+            status=exc.status,
+            form={**values, "assign_to_me": forms.checkbox(form, "assign_to_me")},
+            errors=field_errors(exc.errors) or {"subject": exc.detail},
+        )
+    request.session["flash"] = "Case opened."
+    return redirect(request, f"/cases/{case_id}")
+
+
+# ---- change history and dashboard ------------------------------------------------------
+
+
+@router.get("/customers/{customer_id}/history")
+def card_history(
+    request: Request,
+    customer_id: int,
+    ctx: Page = Depends(page),
+    cursor: str | None = Query(None, max_length=1000),
+) -> Response:
+    return show_history(request, ctx, customer_id, cursor=cursor)
+
+
+def show_history(
+    request: Request, ctx: Page, customer_id: int, *, cursor: str | None = None
+) -> Response:
+    def load(session: Session) -> dict[str, Any]:
+        entries, next_cursor = customers.customer_history(
+            session, actor=ctx.actor, customer_id=customer_id, cursor=cursor, limit=PAGE_SIZE
+        )
+        return {
+            "entries": entries,
+            "next_url": f"/customers/{customer_id}/history?cursor={next_cursor}"
+            if next_cursor
+            else None,
+        }
+
+    return _card(request, ctx, customer_id, "history", load)
+
+
+def _day_start(value: dt.date | None, *, days: int = 0) -> dt.datetime | None:
+    if value is None:
+        return None
+    return dt.datetime.combine(value + dt.timedelta(days=days), dt.time(), tzinfo=dt.UTC)
+
+
+@router.get("/customers/{customer_id}/dashboard")
+def card_dashboard(
+    request: Request,
+    customer_id: int,
+    ctx: Page = Depends(page),
+    since: str = Query("", max_length=10),
+    until: str = Query("", max_length=10),
+) -> Response:
+    return show_dashboard(request, ctx, customer_id, since=since, until=until)
+
+
+def show_dashboard(
+    request: Request, ctx: Page, customer_id: int, *, since: str = "", until: str = ""
+) -> Response:
+    window = {"since": since, "until": until}
+    first, last = forms.day(window, "since"), forms.day(window, "until")
+
+    def load(session: Session) -> dict[str, Any]:
+        board = dashboard.customer_dashboard(
+            session,
+            actor=ctx.actor,
+            customer_id=customer_id,
+            since=_day_start(first),
+            until=_day_start(last, days=1),  # the last day is included
+        )
+        return {"board": board, "charts": _charts(board)}
+
+    return _card(request, ctx, customer_id, "dashboard", load, window=window)
+
+
+def _charts(board: Any) -> dict[str, Any]:
+    """Chart.js data for the two charts; the page shows the same numbers as tables."""
+    return {
+        "channels": {
+            "labels": [channel_name(c.channel) for c in board.channels],
+            "datasets": [
+                {"label": "Inbound", "data": [c.inbound for c in board.channels]},
+                {"label": "Outbound", "data": [c.outbound for c in board.channels]},
+            ],
+        },
+        "cases": {
+            "labels": list(board.cases_by_status),
+            "datasets": [{"label": "Cases", "data": list(board.cases_by_status.values())}],
+        },
+    }
+
+
+TAB_VIEWS: dict[str, Callable[..., Response]] = {
+    "info": show_info,
+    "contact-points": show_contact_points,
+    "timeline": show_timeline,
+    "cases": show_cases,
+    "history": show_history,
+    "dashboard": show_dashboard,
+}
