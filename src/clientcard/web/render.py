@@ -83,7 +83,10 @@ env = Environment(
     autoescape=select_autoescape(["html"]),
     trim_blocks=True,
     lstrip_blocks=True,
+    extensions=["jinja2.ext.i18n"],
 )
+# Templates mark text with {{ _("...") }} (new-style gettext: `_("%(n)s items", n=3)`).
+env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
 env.filters["datetime"] = _datetime
 env.filters["shown"] = _shown
 env.filters["humanize"] = _humanize
