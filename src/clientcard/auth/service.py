@@ -222,6 +222,16 @@ def get_user(session: Session, *, actor: Actor, user_id: int) -> User:
     return user
 
 
+def usernames(session: Session, *, actor: Actor, user_ids: set[int]) -> dict[int, str]:
+    """Who the ids on a page are (owners, assignees, agents): readable by anyone who may
+    read customers, unlike the users themselves."""
+    actor.require(Permission.CUSTOMER_READ)
+    if not user_ids:
+        return {}
+    rows = session.execute(select(User.id, User.username).where(User.id.in_(user_ids)))
+    return {user_id: username for user_id, username in rows}
+
+
 def update_user(
     session: Session, *, actor: Actor, user_id: int, data: UserUpdate, cache: TokenCache
 ) -> User:

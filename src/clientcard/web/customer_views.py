@@ -11,34 +11,53 @@ from fastapi import Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from clientcard.auth import service as auth
 from clientcard.campaigns import service as campaigns
 from clientcard.cases import service as cases
 from clientcard.cases.schemas import CaseCreate
 from clientcard.contacts import service as contacts
 from clientcard.contacts.schemas import ContactPointCreate, ContactPointRead
+from clientcard.custom_fields import service as custom_fields
 from clientcard.customers import service as customers
 from clientcard.customers.schemas import CustomerRead, CustomerUpdate
-from clientcard.errors import Conflict, Invalid, PreconditionFailed
+from clientcard.errors import Conflict, DomainError, Forbidden, Invalid, PreconditionFailed
 from clientcard.interactions import dashboard, timeline
 from clientcard.interactions.schemas import CustomerNoteIn
+from clientcard.statuses import service as lead_statuses
 from clientcard.web import forms
 from clientcard.web.context import CSRF, Page, page, web_router
 from clientcard.web.forms import Form, form_data
-from clientcard.web.render import channel_name, field_errors, is_htmx, redirect, render
+from clientcard.web.i18n import N_, tr, translations_of
+from clientcard.web.render import (
+    channel_name,
+    field_errors,
+    is_htmx,
+    redirect,
+    render,
+    value_label,
+)
 
 router = web_router()
 PAGE_SIZE = 25
+LIST_KEY = "list"  # the session's last customer list filters
 TIMELINE_PAGE = 20
 # htmx targets inside the tab panel: their responses need no card header.
 PANEL_TARGETS = ("tab-panel", "timeline-next")
 TABS = {
-    "info": "Information",
-    "contact-points": "Contact points",
-    "timeline": "Timeline",
-    "cases": "Cases",
-    "history": "Change history",
-    "dashboard": "Dashboard",
+    "info": N_("Information"),
+    "contact-points": N_("Contact points"),
+    "timeline": N_("Timeline"),
+    "cases": N_("Cases"),
+    "related": N_("Related customers"),
+    "accounts": N_("Accounts"),
+    "campaigns": N_("Campaigns"),
+    "attachments": N_("Attachments"),
+    "personal-data": N_("Personal data"),
+    "dashboard": N_("Dashboard"),
+    "history": N_("Change history"),
 }
+# A tab per active custom field group follows the fixed tabs: `group-<key>`.
+GROUP_TAB = "group-"
 CHANNELS = ("voice", "email", "sms", "chat", "whatsapp", "social", "web_form")
 CONTACT_TYPES = ("phone", "mobile", "email", "whatsapp", "address", "social", "web")
 LABELS = ("other", "private", "work", "home")
@@ -80,6 +99,13 @@ def customer_list(
         )
         items = [CustomerRead.of(c) for c in rows]
     query = {"q": q, "kind": kind, "vip": vip, "sort": sort}
+    # P11: the card offers previous/next through the list the agent came from.
+    request.session[LIST_KEY] = {
+        "q": filters.q,
+        "kind": filters.kind,
+        "vip": filters.vip,
+        "sort": filters.sort,
+    }
     kept = {k: v for k, v in query.items() if v and not (k == "sort" and v == "-created_at")}
     return render(
         request,
@@ -106,21 +132,29 @@ def _card(
     load: Callable[[Session], dict[str, Any]] | None = None,
     *,
     status: int = 200,
+    needs_customer: bool = False,
     **extra: Any,
 ) -> Response:
-    """The card on one tab. An htmx request for the tab panel alone skips the header."""
+    """The card on one tab. An htmx request for the tab panel alone skips the header
+    (and the card read, unless the tab shows the profile: `needs_customer`)."""
     panel_only = is_htmx(request) and request.headers.get("hx-target") in PANEL_TARGETS
+    header: dict[str, Any] = {}
     with ctx.db.read() as session:
         customer = None
-        if not panel_only or tab == "info":
+        if not panel_only or tab == "info" or needs_customer:
             customer = customers.read_card(session, actor=ctx.actor, customer_id=customer_id)
+        if not panel_only:
+            header = _header(request, ctx, session, customer)
         data = load(session) if load else {}
+    tabs = {**{k: tr(request, v) for k, v in TABS.items()}, **header.pop("group_tabs", {})}
     context = {
         "customer": customer,
         "customer_id": customer_id,
         "tab": tab,
-        "tabs": TABS,
+        "tabs": tabs,
+        "tab_label": tabs.get(tab, extra.get("tab_label", "")),
         "flash": request.session.pop("flash", None),
+        **header,
         **data,
         **extra,
     }
@@ -133,10 +167,43 @@ def _card(
     )
 
 
+def _header(request: Request, ctx: Page, session: Session, customer: Any) -> dict[str, Any]:
+    """What the card shows around the tabs: owner, lead status, the custom group tabs and
+    the neighbours in the list the agent came from (a fixed number of queries)."""
+    owner_id = customer.assigned_to if customer is not None else None
+    names = auth.usernames(session, actor=ctx.actor, user_ids={owner_id} if owner_id else set())
+    statuses = lead_statuses.list_statuses(session, actor=ctx.actor)
+    groups = custom_fields.list_groups(session, actor=ctx.actor, active=True)
+    previous_id = next_id = None
+    came_from = request.session.get(LIST_KEY)
+    if customer is not None and isinstance(came_from, dict):
+        try:
+            filters = customers.CustomerFilter(**came_from)
+            previous_id, next_id = customers.neighbours(
+                session,
+                actor=ctx.actor,
+                filters=filters,
+                customer_id=customer.id,
+                default_region=ctx.settings.default_region,
+            )
+        except (TypeError, DomainError):
+            request.session.pop(LIST_KEY, None)  # a list this user may no longer see
+    return {
+        "owner_name": names.get(owner_id) if owner_id else None,
+        "lead_status_label": next(
+            (s.label for s in statuses if customer and s.key == customer.lead_status), None
+        ),
+        "group_tabs": {f"{GROUP_TAB}{g.key}": g.label for g in groups},
+        "previous_id": previous_id,
+        "next_id": next_id,
+    }
+
+
 def _done(request: Request, ctx: Page, customer_id: int, tab: str, message: str) -> Response:
-    """After a write: htmx gets the refreshed card, a plain form a redirect to it."""
-    request.session["flash"] = message
-    if is_htmx(request):
+    """After a write: htmx gets the refreshed card, a plain form a redirect to it. The
+    message is an English text of the catalogue (marked N_), shown in the user's language."""
+    request.session["flash"] = tr(request, message)
+    if is_htmx(request) and tab in TAB_VIEWS:
         return TAB_VIEWS[tab](request, ctx, customer_id)
     suffix = "" if tab == "info" else f"/{tab}"
     return redirect(request, f"/customers/{customer_id}{suffix}")
@@ -147,8 +214,21 @@ def card_info(request: Request, customer_id: int, ctx: Page = Depends(page)) -> 
     return show_info(request, ctx, customer_id)
 
 
-def show_info(request: Request, ctx: Page, customer_id: int) -> Response:
-    return _card(request, ctx, customer_id, "info")
+def show_info(
+    request: Request, ctx: Page, customer_id: int, *, status: int = 200, **extra: Any
+) -> Response:
+    def load(session: Session) -> dict[str, Any]:
+        fields = custom_fields.list_fields(session, actor=ctx.actor, active=True)
+        return {
+            "custom_fields": [f for f in fields if f.group_key is None],
+            "lead_status_options": [
+                (s.key, s.label)
+                for s in lead_statuses.list_statuses(session, actor=ctx.actor)
+                if s.active
+            ],
+        }
+
+    return _card(request, ctx, customer_id, "info", load, status=status, **extra)
 
 
 def _info_form(form: Form) -> dict[str, Any]:
@@ -167,7 +247,20 @@ def _info_form(form: Form) -> dict[str, Any]:
         "note": forms.text(form, "note"),
         "vip": forms.checkbox(form, "vip"),
         "hidden": forms.checkbox(form, "hidden"),
+        "rating": forms.integer(form, "rating"),
+        "lead_status": forms.text(form, "lead_status"),
+        "custom": forms.custom_values(form),
     }
+
+
+def _owner_change(form: Form, actor_id: int | None) -> dict[str, Any]:
+    """The owner select: keep (nothing sent), take the card, or leave it without owner."""
+    choice = form.get("owner", "")
+    if choice == "me":
+        return {"assigned_to": actor_id}
+    if choice == "nobody":
+        return {"assigned_to": None}
+    return {}
 
 
 @router.post("/customers/{customer_id}", dependencies=CSRF)
@@ -175,9 +268,9 @@ def card_update(
     request: Request, customer_id: int, form: Form = Depends(form_data), ctx: Page = Depends(page)
 ) -> Response:
     values = _info_form(form)
-    submitted = {**values, "version": form.get("version")}
+    submitted = {**values, "version": form.get("version"), "owner": form.get("owner", "")}
     try:
-        data = forms.parse(CustomerUpdate, values)
+        data = forms.parse(CustomerUpdate, {**values, **_owner_change(form, ctx.actor.user_id)})
         with ctx.db.write() as session:
             customers.update_customer(
                 session,
@@ -187,13 +280,13 @@ def card_update(
                 expected_version=forms.version(form),
             )
     except PreconditionFailed as exc:
-        return _card(request, ctx, customer_id, "info", status=412, form=values, stale=exc.extra)
-    except (Invalid, Conflict) as exc:
+        return show_info(request, ctx, customer_id, status=412, form=values, stale=exc.extra)
+    except (Invalid, Conflict, Forbidden) as exc:
         errors = field_errors(exc.errors) or {"form": exc.detail}
-        return _card(
-            request, ctx, customer_id, "info", status=exc.status, form=submitted, errors=errors
+        return show_info(
+            request, ctx, customer_id, status=exc.status, form=submitted, errors=errors
         )
-    return _done(request, ctx, customer_id, "info", "Saved.")
+    return _done(request, ctx, customer_id, "info", N_("Saved."))
 
 
 # ---- contact points --------------------------------------------------------------------
@@ -255,7 +348,7 @@ def contact_point_add(
             form=values,
             errors=field_errors(exc.errors) or {"value": exc.detail},
         )
-    return _done(request, ctx, customer_id, "contact-points", "Contact point added.")
+    return _done(request, ctx, customer_id, "contact-points", N_("Contact point added."))
 
 
 @router.post("/customers/{customer_id}/contact-points/{point_id}/delete", dependencies=CSRF)
@@ -281,10 +374,13 @@ def contact_point_delete(
             ctx,
             customer_id,
             status=412,
-            notice="That contact point was changed by someone else meanwhile; it is shown "
-            "as it is now. Delete it again if you still mean to.",
+            notice=tr(
+                request,
+                "That contact point was changed by someone else meanwhile; it is shown "
+                "as it is now. Delete it again if you still mean to.",
+            ),
         )
-    return _done(request, ctx, customer_id, "contact-points", "Contact point deleted.")
+    return _done(request, ctx, customer_id, "contact-points", N_("Contact point deleted."))
 
 
 # ---- timeline and notes ----------------------------------------------------------------
@@ -365,7 +461,7 @@ def note_add(
             note=form.get("text", ""),
             errors=field_errors(exc.errors),
         )
-    return _done(request, ctx, customer_id, "timeline", "Note added.")
+    return _done(request, ctx, customer_id, "timeline", N_("Note added."))
 
 
 # ---- cases -----------------------------------------------------------------------------
@@ -453,7 +549,7 @@ def case_open(
             form={**values, "assign_to_me": forms.checkbox(form, "assign_to_me")},
             errors=field_errors(exc.errors) or {"subject": exc.detail},
         )
-    request.session["flash"] = "Case opened."
+    request.session["flash"] = tr(request, "Case opened.")
     return redirect(request, f"/cases/{case_id}")
 
 
@@ -518,24 +614,27 @@ def show_dashboard(
             since=_day_start(first),
             until=_day_start(last, days=1),  # the last day is included
         )
-        return {"board": board, "charts": _charts(board)}
+        return {"board": board, "charts": _charts(request, board)}
 
     return _card(request, ctx, customer_id, "dashboard", load, window=window)
 
 
-def _charts(board: Any) -> dict[str, Any]:
+def _charts(request: Request, board: Any) -> dict[str, Any]:
     """Chart.js data for the two charts; the page shows the same numbers as tables."""
+    catalog = translations_of(request)
     return {
         "channels": {
-            "labels": [channel_name(c.channel) for c in board.channels],
+            "labels": [channel_name(c.channel, catalog.gettext) for c in board.channels],
             "datasets": [
-                {"label": "Inbound", "data": [c.inbound for c in board.channels]},
-                {"label": "Outbound", "data": [c.outbound for c in board.channels]},
+                {"label": tr(request, "Inbound"), "data": [c.inbound for c in board.channels]},
+                {"label": tr(request, "Outbound"), "data": [c.outbound for c in board.channels]},
             ],
         },
         "cases": {
-            "labels": list(board.cases_by_status),
-            "datasets": [{"label": "Cases", "data": list(board.cases_by_status.values())}],
+            "labels": [value_label(s, "case status", catalog) for s in board.cases_by_status],
+            "datasets": [
+                {"label": tr(request, "Cases"), "data": list(board.cases_by_status.values())}
+            ],
         },
     }
 

@@ -72,3 +72,33 @@ def parse(model: type[M], values: dict[str, Any]) -> M:
 
 def tags(form: Form, name: str = "tags") -> list[str]:
     return [t.strip() for t in form.get(name, "").split(",") if t.strip()]
+
+
+def _typed(kind: str, text: str) -> Any:
+    """A custom field input as the value its type takes; text that does not fit is passed
+    on as it is, for the service to refuse with its message."""
+    text = text.strip()
+    if not text:
+        return None
+    if kind == "boolean":
+        return text == "true"
+    if kind == "multi_choice":
+        return [part.strip() for part in text.split(",") if part.strip()]
+    if kind == "number":
+        for parse in (int, float):
+            try:
+                return parse(text)
+            except ValueError:
+                continue
+    return text
+
+
+def custom_values(form: Form) -> dict[str, Any]:
+    """Custom field inputs, named `<type>:<key>` by the templates (a checkbox sits behind a
+    hidden "false"), as the object the custom fields service checks."""
+    values: dict[str, Any] = {}
+    for name, text in form.items():
+        kind, sep, key = name.partition(":")
+        if sep and key:
+            values[key] = _typed(kind, text)
+    return values

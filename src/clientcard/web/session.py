@@ -18,11 +18,14 @@ from clientcard.auth import service as auth
 from clientcard.auth.actor import Actor
 from clientcard.errors import Forbidden, Unauthorized
 from clientcard.http import Services, services
+from clientcard.web.i18n import N_
 
 TOKEN_KEY = "token"
 CSRF_KEY = "csrf"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
+# The error page shows this in the user's language (it is in the catalogue).
+CSRF_EXPIRED = N_("the form has expired or did not come from this site; reload the page")
 
 
 class LoginRequired(Exception):
@@ -47,7 +50,16 @@ async def check_csrf(request: Request) -> None:
         value = form.get(CSRF_FIELD)
         sent = value if isinstance(value, str) else None
     if not expected or not sent or not hmac.compare_digest(expected, sent):
-        raise Forbidden("the form has expired or did not come from this site; reload the page")
+        raise Forbidden(CSRF_EXPIRED)
+
+
+async def csrf_header(request: Request) -> None:
+    """The CSRF check of an upload: the token in the header only, so that the body is left
+    unread for the file to stream into the store (the page sends the form with htmx)."""
+    expected = request.session.get(CSRF_KEY)
+    sent = request.headers.get(CSRF_HEADER)
+    if not expected or not sent or not hmac.compare_digest(expected, sent):
+        raise Forbidden(CSRF_EXPIRED)
 
 
 def _resolve(svc: Services, token: str) -> Actor:

@@ -32,8 +32,7 @@
     const panel = document.getElementById("tab-panel");
     if (!panel) return;
     document.querySelectorAll(".tabs a").forEach(function (link) {
-      const here = link.getAttribute("href").endsWith("/" + panel.dataset.tab) ||
-        (panel.dataset.tab === "info" && /\/customers\/\d+$/.test(link.getAttribute("href")));
+      const here = link.dataset.tab === panel.dataset.tab;
       link.classList.toggle("active", here);
       if (here) link.setAttribute("aria-current", "page"); else link.removeAttribute("aria-current");
     });
