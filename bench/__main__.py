@@ -25,7 +25,7 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
-from bench import generate, http, inprocess
+from bench import card_page, generate, http, inprocess
 from bench import interactions as interactions_bench
 
 RESULTS = Path(__file__).with_name("results") / "latest.json"
@@ -34,7 +34,8 @@ FLAT_FACTOR = 2.0  # "flat": p99 at the largest size at most this many times the
 HTTP_SHARE_TARGET = 0.5
 INGEST_TARGET_PER_S = 5_000.0  # batch, SQLite, one process
 TIMELINE_P99_TARGET_MS = 10.0
-PARTS = ("screenpop", "ingestion", "timeline")
+CARD_PAGE_P99_TARGET_MS = 50.0
+PARTS = ("screenpop", "ingestion", "timeline", "card")
 console = Console(width=max(Console().width, 140))
 
 
@@ -66,7 +67,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--only",
         type=_parts,
         default=list(PARTS),
-        help="comma-separated parts to run: screenpop,ingestion,timeline (default: all)",
+        help="comma-separated parts to run: screenpop,ingestion,timeline,card (default: all)",
     )
     parser.add_argument("--batches", type=int, help="ingestion batches of 1,000 (default 20)")
     parser.add_argument("--singles", type=int, help="one-item ingestion calls (default 1000)")
@@ -75,6 +76,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--ingest-clients", type=int, default=2, help="HTTP ingestion clients")
     parser.add_argument("--timeline-calls", type=int, help="calls per timeline row (1000)")
+    parser.add_argument("--card-pages", type=int, help="card pages rendered per size (1000)")
     args = parser.parse_args(argv)
     args.sizes = args.sizes or ([1_000, 5_000] if args.quick else [10_000, 1_000_000])
     args.keys = args.keys or (300 if args.quick else 2_000)
@@ -84,6 +86,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.singles = args.singles or (100 if args.quick else 1_000)
     args.http_batches = args.http_batches or (2 if args.quick else 20)
     args.timeline_calls = args.timeline_calls or (200 if args.quick else 1_000)
+    args.card_pages = args.card_pages or (200 if args.quick else 1_000)
     args.backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     unknown = set(args.backends) - {"sqlite", "postgresql"}
     if unknown:
@@ -150,6 +153,9 @@ def main(argv: list[str] | None = None) -> int:
             )
             measurements += timed
             plans.setdefault(f"{dataset.backend} {dataset.size}", {}).update(timeline_plans)
+        if "card" in args.only:
+            _log(f"card page: {dataset.backend}, {dataset.size:,} customers ...")
+            measurements += card_page.run(dataset, keys[key], repeat=args.card_pages)
 
     ingestion: list[interactions_bench.Throughput] = []
     if "ingestion" in args.only:
@@ -231,6 +237,9 @@ def _in_process_verdicts(measurements: list[inprocess.Measurement]) -> dict[int,
     """Target verdicts of the service look-ups, keyed by id() of the measurement."""
     verdicts: dict[int, str] = {}
     for m in measurements:
+        if m.operation.startswith("card page"):
+            verdicts[id(m)] = _card_verdict(m, measurements)
+            continue
         if m.operation.startswith("timeline") and "raw SQL" not in m.operation:
             verdicts[id(m)] = _timeline_verdict(m, measurements)
             continue
@@ -249,6 +258,19 @@ def _in_process_verdicts(measurements: list[inprocess.Measurement]) -> dict[int,
             parts.append(f"{len(m.samples_ms) - m.found} keys not found!")
         verdicts[id(m)] = "; ".join(parts)
     return verdicts
+
+
+def _card_verdict(m: inprocess.Measurement, measurements: list) -> str:
+    target = CARD_PAGE_P99_TARGET_MS
+    parts = ["ok" if m.p99_ms < target else f"MISS p99 {m.p99_ms:.2f} ms"]
+    same = sorted(
+        (x for x in measurements if x.backend == m.backend and x.operation.startswith("card")),
+        key=lambda x: x.customers,
+    )
+    if len(same) > 1 and m is same[-1]:
+        factor = m.p99_ms / same[0].p99_ms if same[0].p99_ms else float("inf")
+        parts.append(f"{'flat' if factor <= FLAT_FACTOR else 'NOT FLAT'} x{factor:.2f}")
+    return "; ".join(parts)
 
 
 def _timeline_verdict(m: inprocess.Measurement, measurements: list) -> str:
@@ -346,6 +368,8 @@ def print_results(
         target = "reference"
         if id(m) in verdicts:
             target = f"p99 < {P99_TARGET_MS:g} ms, flat"
+            if m.operation.startswith("card page"):
+                target = f"p99 < {CARD_PAGE_P99_TARGET_MS:g} ms"
             if m.operation.startswith("timeline"):
                 target = f"p99 < {TIMELINE_P99_TARGET_MS:g} ms"
                 if m.operation.startswith("timeline p1,"):
@@ -410,7 +434,12 @@ def print_results(
             "the whole run. Item mix: 90% known customers' numbers and e-mails, 7% unknown "
             "addresses (new leads), 3% repeats (duplicates).[/dim]"
         )
-    lookups = [m for m in measurements if not m.operation.startswith("timeline")]
+    if any(m.operation.startswith("card page") for m in measurements):
+        console.print(
+            "[dim]Card page: GET /customers/{id} (header and information tab) through a "
+            "TestClient with an agent's session, in-process; the SQL count is per page.[/dim]"
+        )
+    lookups = [m for m in measurements if not m.operation.startswith(("timeline", "card page"))]
     if any(m.operation.startswith("timeline") for m in measurements):
         console.print(
             "[dim]Timeline: limit 50, no filters; each call a Database.read() session plus the "
@@ -476,6 +505,7 @@ def write_json(
             "http_lookup_share_of_healthz": HTTP_SHARE_TARGET,
             "ingest_batch_sqlite_per_s": INGEST_TARGET_PER_S,
             "timeline_p99_ms": TIMELINE_P99_TARGET_MS,
+            "card_page_p99_ms": CARD_PAGE_P99_TARGET_MS,
         },
         "datasets": [
             {
