@@ -248,3 +248,39 @@ def test_serve_first_start_prints_an_admin_password_and_loads_demo_data(
         with api_client(server.url, login(server.url, "admin", password)) as client:
             again = all_pages(client, "/api/v1/customers", include_hidden="true", limit=200)
     assert len(again) == 200
+
+
+@pytest.mark.slow
+def test_serve_applies_scheduled_changes_on_time_without_a_separate_worker(
+    sqlite_url: str, tmp_path: Path
+):
+    import datetime as dt
+    import time
+
+    import httpx
+
+    with running_server(sqlite_url, tmp_path) as server:
+        password = server.admin_password()
+        assert password, server.output
+        with httpx.Client(base_url=server.url, timeout=10) as client:
+            token = client.post(
+                "/api/v1/auth/token", json={"username": "admin", "password": password}
+            ).json()["access_token"]
+            client.headers["Authorization"] = f"Bearer {token}"
+            customer = client.post(
+                "/api/v1/customers", json={"last_name": "Nowak", "lead_status": "new"}
+            ).json()
+            due = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)
+            scheduled = client.post(
+                f"/api/v1/customers/{customer['id']}/scheduled-changes",
+                json={"field": "status", "value": "sale", "due_at": due.isoformat()},
+            )
+            assert scheduled.status_code == 201, scheduled.text
+            deadline = time.monotonic() + 10
+            status = "new"
+            while status != "sale" and time.monotonic() < deadline:
+                time.sleep(0.2)
+                status = client.get(f"/api/v1/customers/{customer['id']}").json()["lead_status"]
+            assert status == "sale"
+            history = client.get(f"/api/v1/customers/{customer['id']}/history").json()
+            assert history["items"][0]["actor"] == "scheduler"

@@ -87,13 +87,19 @@ def serve(
     host: str = typer.Option("127.0.0.1", "--host"),
     port: int = typer.Option(8000, "--port"),
     workers: int = typer.Option(1, "--workers", min=1),
+    scheduler: bool = typer.Option(
+        True, "--scheduler/--no-scheduler", help="Also apply scheduled changes on time."
+    ),
 ) -> None:
     """Migrate, create the first administrator and demo data on first start, and serve."""
+    import threading
+
     import uvicorn
 
     from clientcard.auth import service as auth
     from clientcard.demo import customer_count, load_demo
     from clientcard.migrate import upgrade
+    from clientcard.statuses import worker as jobs
 
     settings = get_settings()
     database = _database()
@@ -110,6 +116,21 @@ def serve(
             if customer_count(session) == 0:
                 console.print(f"loaded {load_demo(session)} demo customers")
     database.dispose()
+    stop = threading.Event()
+    if scheduler:
+        # One poller beside the server processes applies scheduled changes, so a single
+        # `serve` is a complete installation; more can run as `clientcard worker`.
+        threading.Thread(
+            target=jobs.run_forever,
+            kwargs={
+                "database": _database(),
+                "default_region": settings.default_region,
+                "interval": 1.0,
+                "stop": stop,
+            },
+            name="clientcard-scheduler",
+            daemon=True,
+        ).start()
     console.print(f"clientcard serving on http://{host}:{port}  (API docs: /docs)")
     uvicorn.run(
         "clientcard.asgi:app",
@@ -118,7 +139,11 @@ def serve(
         workers=workers,
         log_level="info",
         access_log=False,
+        # Live streams (SSE) never end by themselves: on shutdown, requests still running
+        # after this many seconds are cancelled, so that a restart does not hang.
+        timeout_graceful_shutdown=5,
     )
+    stop.set()
 
 
 @app.command()
