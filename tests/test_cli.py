@@ -229,6 +229,40 @@ def test_demo_loads_the_number_of_customers_asked_for(cli: CliRunner, sqlite_url
     assert {language for *_, language, _ in loaded} >= {"es", "pl", "en"}
 
 
+def test_demo_customers_have_a_history_to_show(cli: CliRunner, sqlite_url: str):
+    """The demo's people have interactions, and some have cases, accounts and campaigns;
+    a second run adds customers but no second set of activity."""
+    from clientcard.accounts.models import Account
+    from clientcard.cases.models import Case
+    from clientcard.interactions.models import Interaction
+
+    assert cli.invoke(cli_app, ["demo", "--count", "60"]).exit_code == 0
+    database = _database(sqlite_url)
+
+    def counts() -> dict[str, int]:
+        with database.read() as session:
+            return {
+                name: len(session.scalars(select(model.id)).all())
+                for name, model in (
+                    ("interactions", Interaction),
+                    ("cases", Case),
+                    ("accounts", Account),
+                )
+            }
+
+    try:
+        first = counts()
+        assert first["interactions"] >= 100 and first["cases"] > 0 and first["accounts"] > 0
+        with database.read() as session:
+            people = session.scalars(select(Customer).where(Customer.kind == "person")).all()
+            assert all(p.last_interaction_at is not None for p in people)
+        again = cli.invoke(cli_app, ["demo", "--count", "5"])
+        assert again.exit_code == 0, again.output
+        assert counts() == first
+    finally:
+        database.dispose()
+
+
 @pytest.mark.slow
 def test_serve_first_start_prints_an_admin_password_and_loads_demo_data(
     sqlite_url: str, tmp_path: Path

@@ -35,14 +35,17 @@ def db_upgrade(revision: str = typer.Argument("head")) -> None:
 @app.command()
 def demo(count: int = typer.Option(200, min=1, max=100_000)) -> None:
     """Load demo customers (Spanish, Polish and English names, phones from several countries)."""
-    from clientcard.demo import load_demo
+    from clientcard.demo import load_activity, load_demo
     from clientcard.migrate import upgrade
 
     database = _database()
     upgrade(database.engine)
     with database.write() as session:
         created = load_demo(session, count=count)
+        stored = load_activity(session)
     console.print(f"{created} demo customers loaded")
+    if stored:
+        console.print(f"with {stored} interactions, cases, accounts and campaign records")
 
 
 @user_app.command("create")
@@ -97,7 +100,7 @@ def serve(
     import uvicorn
 
     from clientcard.auth import service as auth
-    from clientcard.demo import customer_count, load_demo
+    from clientcard.demo import customer_count, load_activity, load_demo
     from clientcard.migrate import upgrade
     from clientcard.statuses import worker as jobs
 
@@ -115,6 +118,8 @@ def serve(
         with database.write() as session:
             if customer_count(session) == 0:
                 console.print(f"loaded {load_demo(session)} demo customers")
+                stored = load_activity(session)
+                console.print(f"with {stored} interactions, cases, accounts and campaign records")
     database.dispose()
     stop = threading.Event()
     if scheduler:

@@ -3,18 +3,31 @@ contact points each, phones from several countries, companies with their people.
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 import unicodedata
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
+from clientcard.accounts import service as accounts
+from clientcard.accounts.schemas import AccountCreate, RelationCreate
 from clientcard.auth.actor import system_actor
+from clientcard.campaigns import records as campaign_records
+from clientcard.campaigns import service as campaigns
+from clientcard.campaigns.records import CampaignRecordCreate
+from clientcard.campaigns.schemas import CampaignCreate
+from clientcard.cases import service as cases
+from clientcard.cases.schemas import CaseCreate
 from clientcard.contacts.normalize import try_normalize_phone
 from clientcard.contacts.schemas import ContactPointCreate
+from clientcard.custom_fields import service as custom_fields
+from clientcard.custom_fields.models import CustomGroup
+from clientcard.custom_fields.schemas import CustomFieldCreate, CustomGroupCreate
 from clientcard.customers import service as customers
 from clientcard.customers.models import Customer
-from clientcard.customers.schemas import CustomerCreate
+from clientcard.customers.schemas import CustomerCreate, CustomerUpdate
+from clientcard.interactions import service as interactions
 
 # (country, language, first names (female, male), last names, mobile formats, city/street)
 LOCALES = {
@@ -302,6 +315,191 @@ def load_demo(session: Session, *, count: int = 200, seed: int = 7) -> int:
         )
         created += 1
     return created
+
+
+SUBJECTS = {
+    "voice": ["Asked about the last invoice", "Wants to change the tariff", "Reported no signal"],
+    "email": ["Invoice question", "Request for a copy of the contract", "Change of address"],
+    "sms": ["Your appointment is confirmed", "Payment received, thank you"],
+    "chat": ["Help with the online account", "Where is my order?"],
+    "whatsapp": ["Photo of the damaged parcel", "Can you call me back?", "Thanks!"],
+    "web": ["Contact form: upgrade offer", "Contact form: complaint"],
+}
+CASE_SUBJECTS = [
+    ("Invoice charged twice", "complaint"),
+    ("Router does not connect", "claim"),
+    ("How to change the payment date", "question"),
+    ("Offer a loyalty discount", "suggestion"),
+]
+
+
+def load_activity(session: Session, *, seed: int = 11) -> int:
+    """Gives the demo customers a life: interactions on every channel over the last 90 days,
+    cases, accounts, relations, a campaign with records, lead statuses and ratings, and an
+    "Orders" custom field group. Everything goes through the service functions (and so into
+    the history). Returns the number of interactions stored."""
+    rng = random.Random(seed)
+    actor = system_actor("demo")
+    if session.get(CustomGroup, "orders") is not None:
+        return 0  # the demo's activity is loaded already
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    people = list(
+        session.scalars(
+            select(Customer)
+            .where(Customer.kind == "person", Customer.deleted_at.is_(None))
+            .options(selectinload(Customer.contact_points))
+            .order_by(Customer.id)
+        )
+    )
+    winback = campaigns.create_campaign(
+        session,
+        actor=actor,
+        data=CampaignCreate(name="Winback 2026", direction="outbound", settings={}),
+    ).campaign
+    custom_fields.create_group(
+        session, actor=actor, data=CustomGroupCreate(key="orders", label="Orders")
+    )
+    for key, label, kind in (
+        ("product", "Product", "text"),
+        ("quantity", "Quantity", "number"),
+        ("ordered_on", "Date", "date"),
+    ):
+        custom_fields.create_field(
+            session,
+            actor=actor,
+            data=CustomFieldCreate(
+                key=key, label=label, type=kind, group="orders", required=key == "product"
+            ),
+        )
+    custom_fields.create_field(
+        session,
+        actor=actor,
+        data=CustomFieldCreate(
+            key="segment",
+            label="Customer segment",
+            type="choice",
+            options=["retail", "small business", "corporate"],
+        ),
+    )
+    items: list[dict[str, object]] = []
+    for person in people:
+        points = {p.type: p.normalized for p in person.contact_points}
+        for n in range(rng.randint(2, 8)):
+            channel = rng.choice(["voice", "voice", "email", "sms", "chat", "whatsapp", "web"])
+            address = points.get("email") if channel in ("email", "web", "chat") else None
+            address = address or points.get("mobile")
+            direction = "outbound" if channel == "sms" or rng.random() < 0.3 else "inbound"
+            started = now - dt.timedelta(minutes=rng.randint(30, 90 * 24 * 60))
+            status = {
+                "voice": rng.choice(["answered", "answered", "missed"]),
+                "sms": "delivered",
+                "whatsapp": rng.choice(["delivered", "read"]),
+            }.get(channel)
+            item: dict[str, object] = {
+                "source": "demo",
+                "external_id": f"{person.id}-{n}",
+                "channel": channel,
+                "direction": direction,
+                "customer_id": person.id,
+                "from" if direction == "inbound" else "to": address,
+                "started_at": started.isoformat(),
+                "subject": rng.choice(SUBJECTS[channel]),
+                "status": status,
+            }
+            if channel == "voice":
+                duration = rng.randint(40, 900) if status == "answered" else 0
+                item["ended_at"] = (started + dt.timedelta(seconds=duration)).isoformat()
+                item["queue"] = rng.choice(["Sales", "Support", "Billing"])
+                item["details"] = {"duration_s": duration, "ivr_path": rng.choice(["1>3", "2"])}
+            else:
+                item["body"] = item["subject"]
+            items.append(item)
+    stored = 0
+    for start in range(0, len(items), 1000):
+        results = interactions.ingest(
+            session, actor=actor, items=items[start : start + 1000], default_region="PL"
+        )
+        stored += sum(r.result == "created" for r in results)
+
+    statuses = ["new", "in_progress", "sale", "no_sale"]
+    for index, person in enumerate(people):
+        if rng.random() < 0.6:
+            customers.update_customer(
+                session,
+                actor=actor,
+                customer_id=person.id,
+                data=CustomerUpdate(
+                    lead_status=rng.choice(statuses),
+                    rating=rng.randint(1, 5),
+                    custom={"segment": rng.choice(["retail", "retail", "small business"])},
+                ),
+                expected_version=None,
+                origin="demo",
+            )
+        account_id = None
+        if rng.random() < 0.35:
+            account_id = accounts.create_account(
+                session,
+                actor=actor,
+                customer_id=person.id,
+                data=AccountCreate(
+                    number=f"ACC-{100000 + person.id}",
+                    type=rng.choice(["contract", "subscription", "loan"]),
+                    data={
+                        "plan": rng.choice(["Fibre 600", "Mobile L", "TV Plus"]),
+                        "since": f"{rng.randint(2015, 2025)}-0{rng.randint(1, 9)}-01",
+                    },
+                ),
+            ).id
+        if rng.random() < 0.3:
+            subject, case_type = rng.choice(CASE_SUBJECTS)
+            cases.create_case(
+                session,
+                actor=actor,
+                customer_id=person.id,
+                data=CaseCreate(
+                    subject=subject,
+                    type=case_type,
+                    priority=rng.choice(["low", "medium", "medium", "high"]),
+                    status=rng.choice(["new", "open", "pending", "closed"]),
+                    account_id=account_id,
+                ),
+            )
+        if rng.random() < 0.2:
+            campaign_records.create_record(
+                session,
+                actor=actor,
+                customer_id=person.id,
+                data=CampaignRecordCreate(
+                    campaign_id=winback.id,
+                    status=rng.choice(["pending", "callback", "contacted"]),
+                    recontact_at=now + dt.timedelta(days=rng.randint(1, 14), hours=2),
+                    note="Offer the loyalty discount.",
+                ),
+            )
+        if rng.random() < 0.15:
+            custom_fields.create_record(
+                session,
+                actor=actor,
+                customer_id=person.id,
+                group_key="orders",
+                values={
+                    "product": rng.choice(["Router AX3000", "Mobile L", "TV box"]),
+                    "quantity": rng.randint(1, 3),
+                    "ordered_on": (now - dt.timedelta(days=rng.randint(5, 300))).date().isoformat(),
+                },
+                default_region="PL",
+            )
+        if index % 9 == 1 and index + 1 < len(people):
+            accounts.create_relation(
+                session,
+                actor=actor,
+                customer_id=person.id,
+                data=RelationCreate(
+                    other_id=people[index + 1].id, labels=[rng.choice(["spouse", "sibling"])]
+                ),
+            )
+    return stored
 
 
 def customer_count(session: Session) -> int:

@@ -58,7 +58,7 @@ TABS = {
 }
 # A tab per active custom field group follows the fixed tabs: `group-<key>`.
 GROUP_TAB = "group-"
-CHANNELS = ("voice", "email", "sms", "chat", "whatsapp", "social", "web_form")
+CHANNELS = ("voice", "email", "sms", "chat", "whatsapp", "social", "web")
 CONTACT_TYPES = ("phone", "mobile", "email", "whatsapp", "address", "social", "web")
 LABELS = ("other", "private", "work", "home")
 PRIORITIES = ("medium", "low", "high", "critical")
