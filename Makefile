@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-sqlite bench lint format clean
+.PHONY: run test test-sqlite bench lint format clean messages
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,3 +38,15 @@ format: $(STAMP)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
+
+# The interface's texts (see docs/architecture.md, "Languages"): re-extracts them from the
+# templates and the web code into the catalogues; a new text arrives untranslated, and the
+# catalogue test then names it. The app reads the .po files itself: nothing to compile.
+LOCALE_DIR := src/clientcard/web/locale
+BABEL_KEYWORDS := -k tr:2 -k ntr:2,3 -k N_ -k NP_:1c,2
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg $(BABEL_KEYWORDS) --sort-output --add-location=file \
+		--project=clientcard --version=0.1 -o $(LOCALE_DIR)/messages.pot .
+	$(BIN)/pybabel update -i $(LOCALE_DIR)/messages.pot -d $(LOCALE_DIR) --init-missing \
+		--no-fuzzy-matching --ignore-obsolete --ignore-pot-creation-date
+	CLIENTCARD_TEST_POSTGRES_URL="" $(BIN)/pytest -q -p no:cacheprovider tests/web/test_i18n.py -k catalogue

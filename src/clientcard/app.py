@@ -27,6 +27,7 @@ from clientcard.db import Database, make_engine
 from clientcard.errors import DomainError
 from clientcard.http import Services
 from clientcard.interactions import api as interactions_api
+from clientcard.live import api as live_api
 from clientcard.schemas import READ_ONLY_FIELDS
 from clientcard.statuses import api as statuses_api
 
@@ -137,6 +138,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(cases_api.router)
     app.include_router(custom_fields_api.router)
     app.include_router(interactions_api.router)
+    app.include_router(live_api.router)
     app.include_router(attachments_api.router)
     app.include_router(statuses_api.router)
     web.install(app)  # the web pages, their session cookie and static files

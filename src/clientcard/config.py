@@ -62,6 +62,13 @@ class Settings(BaseSettings):
         "(revocation from another process takes effect within this time).",
     )
     sqlite_busy_timeout_ms: int = Field(10_000, ge=0)
+    live_heartbeat_seconds: float = Field(
+        15.0,
+        gt=0,
+        le=300,
+        description="Seconds between the comment lines that keep a live stream (SSE) open "
+        "through proxies; a stream also notices a logout at these beats.",
+    )
     db_pool_size: int = Field(10, ge=1)
     demo_on_first_start: bool = Field(
         True, description="`serve` loads demo data into an empty database."

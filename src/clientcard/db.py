@@ -9,7 +9,8 @@ changes with ``SELECT ... FOR UPDATE``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,32 @@ from sqlalchemy.orm import Session, sessionmaker
 from clientcard.config import Settings, get_settings
 
 _IMMEDIATE = "clientcard_write"
+_AFTER_COMMIT = "clientcard_after_commit"
+_DATABASE = "clientcard_database"
+log = logging.getLogger("clientcard.db")
+
+
+def after_commit(session: Session, callback: Callable[[], None]) -> None:
+    """Queues a side effect (a live event, a webhook) to run once the unit of work that owns
+    `session` has ended well: after the commit of `Database.write()`, or at the end of a
+    `Database.read()` block that raised nothing. A rollback drops it. Callbacks run in the
+    order queued; one that raises is logged and the others still run (the data is
+    committed, so failing the request would lie). A session not made by `Database` never
+    runs them. Note: a callback queued inside a savepoint that rolls back still runs."""
+    session.info.setdefault(_AFTER_COMMIT, []).append(callback)
+
+
+def database_of(session: Session) -> Database | None:
+    """The `Database` whose unit of work `session` belongs to."""
+    return session.info.get(_DATABASE)
+
+
+def _run_callbacks(callbacks: list[Callable[[], None]]) -> None:
+    for callback in callbacks:
+        try:
+            callback()
+        except Exception:
+            log.exception("an after-commit callback failed")
 
 
 def make_engine(settings: Settings | None = None, **kwargs: Any) -> Engine:
@@ -67,11 +94,13 @@ class Database:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.is_sqlite = engine.dialect.name == "sqlite"
-        self._read = sessionmaker(engine, expire_on_commit=False, autoflush=True)
+        info = {_DATABASE: self}
+        self._read = sessionmaker(engine, expire_on_commit=False, autoflush=True, info=info)
         self._write = sessionmaker(
             engine.execution_options(**{_IMMEDIATE: True}),
             expire_on_commit=False,
             autoflush=True,
+            info=info,
         )
 
     @contextmanager
@@ -79,21 +108,27 @@ class Database:
         session = self._read()
         try:
             yield session
+            callbacks = session.info.pop(_AFTER_COMMIT, [])
         finally:
             session.close()  # ends the transaction: the pool rolls the connection back
+        _run_callbacks(callbacks)
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """A unit of work: commits once at the end, or rolls everything back."""
+        """A unit of work: commits once at the end, or rolls everything back. Side effects
+        queued with `after_commit` run after the commit, never after a rollback."""
         session = self._write()
         try:
             yield session
             session.commit()
+            callbacks = session.info.pop(_AFTER_COMMIT, [])
         except BaseException:
+            session.info.pop(_AFTER_COMMIT, None)
             session.rollback()
             raise
         finally:
             session.close()
+        _run_callbacks(callbacks)
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -19,7 +19,7 @@ def _log_in(tab, base: str) -> None:
     tab.goto(f"{base}/login")
     tab.get_by_label("Username").fill(USER)
     tab.get_by_label("Password").fill(PASSWORD)
-    tab.locator("form button[type=submit]").click()
+    tab.locator("form[action='/login'] button[type=submit]").click()
     tab.wait_for_url(re.compile(r"/customers"))
 
 

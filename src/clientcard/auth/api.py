@@ -9,6 +9,7 @@ from clientcard.auth.schemas import (
     TokenRequest,
     TokenResponse,
     UserCreate,
+    UserPreferencesUpdate,
     UserRead,
     UserUpdate,
 )
@@ -42,6 +43,14 @@ def revoke_token(request: Request, ctx: Ctx = Depends(context)) -> Response:
 def me(ctx: Ctx = Depends(context)) -> UserRead:
     with ctx.db.read() as session:
         user = service.get_user(session, actor=ctx.actor, user_id=ctx.actor.user_id or 0)
+        return UserRead.model_validate(user)
+
+
+@router.patch("/users/me", response_model=UserRead)
+def update_me(data: UserPreferencesUpdate, ctx: Ctx = Depends(context)) -> UserRead:
+    """The caller's own preferences: `locale` (en, es, pl; null: the browser's language)."""
+    with ctx.db.write() as session:
+        user = service.update_preferences(session, actor=ctx.actor, data=data)
         return UserRead.model_validate(user)
 
 

@@ -17,6 +17,8 @@ class User(Base):
     email: Mapped[str | None] = mapped_column(String(320))
     role: Mapped[str] = mapped_column(String(20))
     language: Mapped[str] = mapped_column(String(10), default="en")
+    # The interface language the user chose (en, es, pl); None: the browser's.
+    locale: Mapped[str | None] = mapped_column(String(10))
     password_hash: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     version: Mapped[int] = mapped_column(default=1)

@@ -8,6 +8,8 @@ from clientcard.auth.actor import Role
 from clientcard.schemas import ReadModel, WriteModel
 
 USERNAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@-]{1,149}$"
+# The interface languages (clientcard.web.i18n.LOCALES).
+LOCALE_PATTERN = r"^(en|es|pl)$"
 
 
 class TokenRequest(WriteModel):
@@ -28,6 +30,7 @@ class UserCreate(WriteModel):
     display_name: str = Field("", max_length=200)
     email: str | None = Field(None, max_length=320)
     language: str = Field("en", pattern=r"^(en|es|pl)$")
+    locale: str | None = Field(None, pattern=LOCALE_PATTERN)
 
 
 class UserUpdate(WriteModel):
@@ -36,7 +39,15 @@ class UserUpdate(WriteModel):
     display_name: str | None = Field(None, max_length=200)
     email: str | None = Field(None, max_length=320)
     language: str | None = Field(None, pattern=r"^(en|es|pl)$")
+    # The interface language; null: follow the browser's Accept-Language.
+    locale: str | None = Field(None, pattern=LOCALE_PATTERN)
     active: bool | None = None
+
+
+class UserPreferencesUpdate(WriteModel):
+    """What users change on themselves (PATCH /api/v1/users/me)."""
+
+    locale: str | None = Field(None, pattern=LOCALE_PATTERN)
 
 
 class UserRead(ReadModel):
@@ -46,6 +57,7 @@ class UserRead(ReadModel):
     email: str | None
     role: Role
     language: str
+    locale: str | None = None
     active: bool
     version: int
     created_at: dt.datetime

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from clientcard.audit import service as audit
 from clientcard.auth.actor import Actor, Permission, Role
 from clientcard.auth.models import ApiToken, User
-from clientcard.auth.schemas import ApiTokenCreate, UserCreate, UserUpdate
+from clientcard.auth.schemas import ApiTokenCreate, UserCreate, UserPreferencesUpdate, UserUpdate
 from clientcard.base import utcnow
 from clientcard.contacts.normalize import normalize_email
 from clientcard.errors import Conflict, FieldError, Invalid, NotFound, Unauthorized
@@ -170,6 +170,7 @@ def _user_snapshot(user: User) -> dict[str, object]:
         "email": user.email,
         "role": user.role,
         "language": user.language,
+        "locale": user.locale,
         "active": user.active,
     }
 
@@ -189,6 +190,7 @@ def create_user(session: Session, *, actor: Actor, data: UserCreate) -> User:
         display_name=data.display_name or data.username,
         email=email,
         language=data.language,
+        locale=data.locale,
         active=True,
         version=1,
     )
@@ -270,6 +272,38 @@ def update_user(
     )
     cache.clear()
     return user
+
+
+def update_preferences(session: Session, *, actor: Actor, data: UserPreferencesUpdate) -> User:
+    """A user's own preferences (the interface language); anyone may change their own."""
+    if actor.user_id is None:
+        raise Invalid.field("user", "a system actor has no preferences")
+    user = session.get(User, actor.user_id)
+    if user is None:
+        raise NotFound(f"user {actor.user_id} does not exist")
+    before = _user_snapshot(user)
+    for name, value in data.model_dump(exclude_unset=True).items():
+        setattr(user, name, value)
+    changes = audit.diff(before, _user_snapshot(user))
+    if not changes:
+        return user
+    user.version += 1
+    user.updated_at = utcnow()
+    audit.record(
+        session,
+        actor=actor,
+        action="user.updated",
+        entity="user",
+        entity_id=user.id,
+        customer_id=None,
+        changes=changes,
+    )
+    return user
+
+
+def locale_of(session: Session, *, user_id: int) -> str | None:
+    """The interface language a user chose, if any (read at login)."""
+    return session.scalar(select(User.locale).where(User.id == user_id))
 
 
 def create_api_token(

@@ -32,6 +32,8 @@ from clientcard.customers.schemas import CustomerCreate, LeadSource
 from clientcard.errors import FieldError, Invalid, NotFound
 from clientcard.interactions.models import Interaction
 from clientcard.interactions.schemas import InteractionIn, ItemResult
+from clientcard.live import bus as live
+from clientcard.live import events as live_events
 from clientcard.pagination import MAX_LIMIT, decode_cursor, encode_cursor
 
 ORIGIN = "ingestion"
@@ -144,7 +146,40 @@ def ingest(
     good = [i for i in pending if not i.errors]
     _capture_contact_points(session, actor, good, default_region)
     _insert(session, actor, good, results)
+    _queue_live_events(session, good, results)
     return [results[i] for i in range(len(items))]
+
+
+def _queue_live_events(session: Session, items: list[_Item], results: dict[int, ItemResult]):
+    """After commit: one event per customer with the ids of their new interactions, and one
+    screen pop per agent (the latest inbound call or chat routed to them)."""
+    created: dict[int, list[int]] = defaultdict(list)
+    pops: dict[str, tuple[dt.datetime, int, int, str]] = {}
+    now = dt.datetime.now(dt.UTC)
+    for item in items:
+        result = results[item.index]
+        if result.result != "created" or result.id is None or result.customer_id is None:
+            continue
+        created[result.customer_id].append(result.id)
+        data = item.data
+        if data.agent and live_events.pops_card(
+            channel=data.channel,
+            direction=data.direction,
+            agent=data.agent,
+            status=data.status,
+            started_at=data.started_at,
+            ended_at=data.ended_at,
+            now=now,
+        ):
+            pop = (data.started_at, result.id, result.customer_id, data.channel)
+            if data.agent not in pops or pops[data.agent] < pop:
+                pops[data.agent] = pop
+    events = [live_events.interactions_added(cid, ids) for cid, ids in created.items()]
+    events += [
+        live_events.screen_pop(agent, customer_id=cid, channel=channel, interaction_id=id_)
+        for agent, (_, id_, cid, channel) in pops.items()
+    ]
+    live.publish(session, events)
 
 
 def _error(index: int, errors: list[FieldError]) -> ItemResult:
@@ -506,4 +541,11 @@ def resolve_ambiguous(
             changes=changes,
         )
     _move_last_interaction(session, {customer_id: interaction.started_at})
+    live.publish(
+        session,
+        [
+            live_events.timeline_changed(before["customer_id"]),
+            live_events.interactions_added(customer_id, [interaction.id]),
+        ],
+    )
     return interaction

@@ -35,7 +35,7 @@ def _secret_key() -> str:
 
 def install(app: FastAPI) -> None:
     """Adds the web pages to the app (after its services are set on app.state)."""
-    from clientcard.web import views
+    from clientcard.web import live_views, views
 
     settings = app.state.services.settings
     app.state.web_secret = _secret_key()
@@ -48,4 +48,5 @@ def install(app: FastAPI) -> None:
         https_only=os.environ.get("CLIENTCARD_SECURE_COOKIES", "").lower() in ("1", "true"),
     )
     app.include_router(views.router)
+    app.include_router(live_views.router)  # the pages' live streams (SSE)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

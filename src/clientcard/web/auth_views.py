@@ -8,9 +8,11 @@ from fastapi.responses import RedirectResponse, Response
 from clientcard.auth import service as auth
 from clientcard.errors import Unauthorized
 from clientcard.http import Services, services
+from clientcard.web import i18n
 from clientcard.web import session as web_session
 from clientcard.web.context import CSRF, web_router
 from clientcard.web.forms import Form, form_data
+from clientcard.web.i18n import tr
 from clientcard.web.render import render
 
 router = web_router()
@@ -36,16 +38,19 @@ def login(
     target = _safe_next(form.get("next"))
     try:
         with svc.db.write() as session:
-            token, _ = auth.login(
+            token, row = auth.login(
                 session,
                 username=username,
                 password=form.get("password", ""),
                 ttl_hours=svc.settings.token_ttl_hours,
             )
+            locale = auth.locale_of(session, user_id=row.user_id)
     except Unauthorized:
-        context = {"next": target, "username": username, "error": "Wrong username or password."}
+        error = tr(request, "Wrong username or password.")
+        context = {"next": target, "username": username, "error": error}
         return render(request, "login.html", context, status=401)
     web_session.start(request, token)
+    i18n.remember(request, locale)  # the user's language from now on; none: the browser's
     return RedirectResponse(target, status_code=303)
 
 

@@ -16,6 +16,7 @@ from clientcard.interactions import timeline
 from clientcard.web import forms
 from clientcard.web.context import CSRF, Page, page, web_router
 from clientcard.web.forms import Form, form_data
+from clientcard.web.i18n import N_, tr
 from clientcard.web.render import field_errors, is_htmx, redirect, render
 
 router = web_router()
@@ -85,7 +86,8 @@ def show_case(
 
 
 def _done(request: Request, ctx: Page, case_id: int, message: str) -> Response:
-    request.session["flash"] = message
+    """After a write; `message` is an English text of the catalogue (marked N_)."""
+    request.session["flash"] = tr(request, message)
     if is_htmx(request):
         return show_case(request, ctx, case_id)
     return redirect(request, f"/cases/{case_id}")
@@ -127,7 +129,7 @@ def case_update(
     except (Invalid, Conflict) as exc:
         errors = field_errors(exc.errors) or {"form": exc.detail}
         return show_case(request, ctx, case_id, status=exc.status, form=submitted, errors=errors)
-    return _done(request, ctx, case_id, "Case saved.")
+    return _done(request, ctx, case_id, N_("Case saved."))
 
 
 @router.post("/cases/{case_id}/notes", dependencies=CSRF)
@@ -142,7 +144,7 @@ def case_note_add(
     except Invalid as exc:
         errors = {f"note_{k}": v for k, v in field_errors(exc.errors).items()}
         return show_case(request, ctx, case_id, status=422, note=values, errors=errors)
-    return _done(request, ctx, case_id, "Note added.")
+    return _done(request, ctx, case_id, N_("Note added."))
 
 
 @router.post("/cases/{case_id}/notes/{note_id}/delete", dependencies=CSRF)
@@ -151,7 +153,7 @@ def case_note_delete(
 ) -> Response:
     with ctx.db.write() as session:
         cases.delete_note(session, actor=ctx.actor, case_id=case_id, note_id=note_id)
-    return _done(request, ctx, case_id, "Note deleted.")
+    return _done(request, ctx, case_id, N_("Note deleted."))
 
 
 @router.post("/cases/{case_id}/comments", dependencies=CSRF)
@@ -168,4 +170,4 @@ def case_comment_add(
         return show_case(
             request, ctx, case_id, status=exc.status, comment=values["text"], errors=errors
         )
-    return _done(request, ctx, case_id, "Comment posted.")
+    return _done(request, ctx, case_id, N_("Comment posted."))
