@@ -47,6 +47,6 @@ BABEL_KEYWORDS := -k tr:2 -k ntr:2,3 -k N_ -k NP_:1c,2
 messages: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg $(BABEL_KEYWORDS) --sort-output --add-location=file \
 		--project=clientcard --version=0.1 -o $(LOCALE_DIR)/messages.pot .
-	$(BIN)/pybabel update -i $(LOCALE_DIR)/messages.pot -d $(LOCALE_DIR) --init-missing \
+	$(BIN)/pybabel update -i $(LOCALE_DIR)/messages.pot -d $(LOCALE_DIR) \
 		--no-fuzzy-matching --ignore-obsolete --ignore-pot-creation-date
 	CLIENTCARD_TEST_POSTGRES_URL="" $(BIN)/pytest -q -p no:cacheprovider tests/web/test_i18n.py -k catalogue

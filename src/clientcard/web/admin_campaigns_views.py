@@ -22,6 +22,7 @@ from clientcard.web import forms
 from clientcard.web.admin_views import admin_page, done, errors_of, show
 from clientcard.web.context import CSRF, Page, web_router
 from clientcard.web.forms import Form, form_data
+from clientcard.web.i18n import N_
 
 router = web_router()
 DIRECTIONS = ("inbound", "outbound")
@@ -104,7 +105,7 @@ def campaign_create(
         return _campaigns_page(
             request, ctx, status=exc.status, form=_shown(form, values), errors=errors_of(exc)
         )
-    return done(request, f"/admin/campaigns/{campaign_id}", "Campaign created.")
+    return done(request, f"/admin/campaigns/{campaign_id}", N_("Campaign created."))
 
 
 @router.get("/admin/campaigns/{campaign_id}")
@@ -145,7 +146,7 @@ def campaign_update(
             form=_shown(form, values),
             errors=errors_of(exc),
         )
-    return done(request, f"/admin/campaigns/{campaign_id}", "Campaign saved.")
+    return done(request, f"/admin/campaigns/{campaign_id}", N_("Campaign saved."))
 
 
 @router.post("/admin/campaigns/{campaign_id}/agents", dependencies=CSRF)
@@ -186,4 +187,4 @@ def campaign_agents(
             members=chosen,
             errors=errors_of(exc, fallback="user_ids"),
         )
-    return done(request, f"/admin/campaigns/{campaign_id}", "Members saved.")
+    return done(request, f"/admin/campaigns/{campaign_id}", N_("Members saved."))

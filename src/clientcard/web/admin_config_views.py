@@ -17,6 +17,7 @@ from clientcard.web import forms
 from clientcard.web.admin_views import admin_page, done, errors_of, show
 from clientcard.web.context import CSRF, Page, web_router
 from clientcard.web.forms import Form, form_data
+from clientcard.web.i18n import N_
 
 router = web_router()
 STATUSES_URL = "/admin/lead-statuses"
@@ -85,17 +86,17 @@ def lead_status_update(
 ) -> Response:
     """Renames and reorders (the position orders the list)."""
     values = {"label": forms.text(form, "label"), "position": forms.integer(form, "position")}
-    return _status_change(request, ctx, key, values, "Lead status saved.")
+    return _status_change(request, ctx, key, values, N_("Lead status saved."))
 
 
 @router.post(STATUSES_URL + "/{key}/retire", dependencies=CSRF)
 def lead_status_retire(request: Request, key: str, ctx: Page = Depends(admin_page)) -> Response:
-    return _status_change(request, ctx, key, {"active": False}, "Lead status retired.")
+    return _status_change(request, ctx, key, {"active": False}, N_("Lead status retired."))
 
 
 @router.post(STATUSES_URL + "/{key}/reinstate", dependencies=CSRF)
 def lead_status_reinstate(request: Request, key: str, ctx: Page = Depends(admin_page)) -> Response:
-    return _status_change(request, ctx, key, {"active": True}, "Lead status reinstated.")
+    return _status_change(request, ctx, key, {"active": True}, N_("Lead status reinstated."))
 
 
 # ---- case types ------------------------------------------------------------------------
@@ -154,14 +155,14 @@ def case_type_update(
     request: Request, key: str, form: Form = Depends(form_data), ctx: Page = Depends(admin_page)
 ) -> Response:
     values = {"label": forms.text(form, "label")}
-    return _type_change(request, ctx, key, values, "Case type saved.")
+    return _type_change(request, ctx, key, values, N_("Case type saved."))
 
 
 @router.post(TYPES_URL + "/{key}/retire", dependencies=CSRF)
 def case_type_retire(request: Request, key: str, ctx: Page = Depends(admin_page)) -> Response:
-    return _type_change(request, ctx, key, {"active": False}, "Case type retired.")
+    return _type_change(request, ctx, key, {"active": False}, N_("Case type retired."))
 
 
 @router.post(TYPES_URL + "/{key}/reinstate", dependencies=CSRF)
 def case_type_reinstate(request: Request, key: str, ctx: Page = Depends(admin_page)) -> Response:
-    return _type_change(request, ctx, key, {"active": True}, "Case type reinstated.")
+    return _type_change(request, ctx, key, {"active": True}, N_("Case type reinstated."))

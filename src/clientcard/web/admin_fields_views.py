@@ -22,6 +22,7 @@ from clientcard.web import forms
 from clientcard.web.admin_views import admin_page, done, errors_of, show
 from clientcard.web.context import CSRF, Page, web_router
 from clientcard.web.forms import Form, form_data
+from clientcard.web.i18n import N_, tr
 
 router = web_router()
 FIELDS_URL = "/admin/custom-fields"
@@ -145,7 +146,7 @@ def field_update(
         return _field_page(
             request, ctx, field_id, status=exc.status, form=shown, errors=errors_of(exc)
         )
-    return done(request, f"{FIELDS_URL}/{field_id}", "Custom field saved.")
+    return done(request, f"{FIELDS_URL}/{field_id}", N_("Custom field saved."))
 
 
 @router.post(FIELDS_URL + "/{field_id}/retire", dependencies=CSRF)
@@ -166,10 +167,13 @@ def field_retire(
             ctx,
             field_id,
             status=412,
-            notice="This field was changed by someone else meanwhile; it is shown as it is "
-            "now. Retire it again if you still mean to.",
+            notice=tr(
+                request,
+                "This field was changed by someone else meanwhile; it is shown as it is "
+                "now. Retire it again if you still mean to.",
+            ),
         )
-    return done(request, FIELDS_URL, "Custom field retired.")
+    return done(request, FIELDS_URL, N_("Custom field retired."))
 
 
 # ---- groups ----------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from clientcard.web import forms
 from clientcard.web.admin_views import admin_page, done, errors_of, show
 from clientcard.web.context import CSRF, Page, web_router
 from clientcard.web.forms import Form, form_data
+from clientcard.web.i18n import N_
 
 router = web_router()
 ROLES = tuple(role.value for role in Role)
@@ -97,7 +98,7 @@ def user_update(
         return _user_page(
             request, ctx, user_id, status=exc.status, form=shown, errors=errors_of(exc)
         )
-    return done(request, f"/admin/users/{user_id}", "User saved.")
+    return done(request, f"/admin/users/{user_id}", N_("User saved."))
 
 
 @router.post("/admin/users/{user_id}/api-tokens", dependencies=CSRF)

@@ -17,6 +17,7 @@ from fastapi.responses import Response
 
 from clientcard.errors import DomainError, FieldError, Forbidden
 from clientcard.web.context import Page, page, web_router
+from clientcard.web.i18n import tr
 from clientcard.web.render import field_errors, redirect, render
 
 router = web_router()
@@ -55,8 +56,9 @@ def show(
 
 
 def done(request: Request, url: str, message: str) -> Response:
-    """After a write: back to the page, which shows the message once."""
-    request.session["flash"] = message
+    """After a write: back to the page, which shows the message once (`message` is an
+    English text of the catalogue, marked N_, shown in the user's language)."""
+    request.session["flash"] = tr(request, message)
     return redirect(request, url)
 
 

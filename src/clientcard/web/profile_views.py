@@ -26,6 +26,7 @@ from clientcard.web import forms
 from clientcard.web.context import CSRF, Page, page, web_router
 from clientcard.web.customer_views import GROUP_TAB, PAGE_SIZE, TAB_VIEWS, _card, _done
 from clientcard.web.forms import Form, form_data
+from clientcard.web.i18n import N_, tr
 from clientcard.web.render import field_errors
 from clientcard.web.session import csrf_header
 
@@ -92,7 +93,7 @@ def relation_add(
         shown = {**values, "labels": form.get("labels", "")}
         errors = _refused(exc, "other_id")
         return show_related(request, ctx, customer_id, status=exc.status, form=shown, errors=errors)
-    return _done(request, ctx, customer_id, "related", "Relation added.")
+    return _done(request, ctx, customer_id, "related", N_("Relation added."))
 
 
 @router.post("/customers/{customer_id}/related/{relation_id}/delete", dependencies=CSRF)
@@ -114,7 +115,7 @@ def relation_delete(
             )
     except PreconditionFailed:
         return show_related(request, ctx, customer_id, status=412, notice=STALE_NOTICE)
-    return _done(request, ctx, customer_id, "related", "Relation removed.")
+    return _done(request, ctx, customer_id, "related", N_("Relation removed."))
 
 
 STALE_NOTICE = (
@@ -171,7 +172,7 @@ def account_add(
         return show_accounts(
             request, ctx, customer_id, status=exc.status, form=shown, errors=errors
         )
-    return _done(request, ctx, customer_id, "accounts", "Account added.")
+    return _done(request, ctx, customer_id, "accounts", N_("Account added."))
 
 
 @router.post("/customers/{customer_id}/accounts/{account_id}/delete", dependencies=CSRF)
@@ -195,7 +196,7 @@ def account_delete(
         return show_accounts(request, ctx, customer_id, status=412, notice=STALE_NOTICE)
     except Conflict as exc:
         return show_accounts(request, ctx, customer_id, status=409, notice=exc.detail)
-    return _done(request, ctx, customer_id, "accounts", "Account removed.")
+    return _done(request, ctx, customer_id, "accounts", N_("Account removed."))
 
 
 # ---- campaign records ------------------------------------------------------------------
@@ -266,7 +267,7 @@ def campaign_record_add(
         return show_campaigns(
             request, ctx, customer_id, status=exc.status, form=shown, errors=errors
         )
-    return _done(request, ctx, customer_id, "campaigns", "Added to the campaign.")
+    return _done(request, ctx, customer_id, "campaigns", N_("Added to the campaign."))
 
 
 # ---- attachments -----------------------------------------------------------------------
@@ -380,7 +381,7 @@ def attachment_delete(
     except PreconditionFailed:
         return show_attachments(request, ctx, customer_id, status=412, notice=STALE_NOTICE)
     transfer.release(ctx.db, _store(ctx), sha256)
-    return _done(request, ctx, customer_id, "attachments", "File deleted.")
+    return _done(request, ctx, customer_id, "attachments", N_("File deleted."))
 
 
 @router.get("/files/{attachment_id}")
@@ -511,7 +512,7 @@ def group_record_add(
         return show_group(
             request, ctx, customer_id, group_key, status=exc.status, form=values, errors=errors
         )
-    request.session["flash"] = "Record added."
+    request.session["flash"] = tr(request, "Record added.")
     return show_group(request, ctx, customer_id, group_key)
 
 
@@ -536,7 +537,7 @@ def group_record_delete(
             )
     except PreconditionFailed:
         return show_group(request, ctx, customer_id, group_key, status=412, notice=STALE_NOTICE)
-    request.session["flash"] = "Record removed."
+    request.session["flash"] = tr(request, "Record removed.")
     return show_group(request, ctx, customer_id, group_key)
 
 
