@@ -81,7 +81,13 @@ def _seed(url: str) -> None:
             customers.create_customer(
                 session,
                 actor=system,
-                data=CustomerCreate(first_name=first, last_name=last, contact_points=points),
+                data=CustomerCreate(
+                    first_name=first,
+                    last_name=last,
+                    contact_points=points,
+                    lead_status="in_progress" if first == "Marta" else None,
+                    rating=4 if first == "Marta" else None,
+                ),
                 default_region="PL",
             )
     items = [
