@@ -208,16 +208,19 @@ def test_ingestion_queues_one_event_per_customer_and_one_pop_per_agent(db: Datab
 
 def test_resolving_an_ambiguous_interaction_tells_both_cards(db: Database):
     first, second = _customer(db), _customer(db)  # the same number on two cards
-    with db.write() as session:
-        (result,) = interactions.ingest(
-            session, actor=SYSTEM, items=[_item(1)], default_region="PL"
-        )
-    assert result.ambiguous
-    other = first if result.customer_id == second else second
 
     async def scenario() -> None:
         topics = [customer_topic(first), customer_topic(second)]
         async with await live.bus_for(db).subscribe(topics) as subscription:
+            with db.write() as session:
+                (result,) = interactions.ingest(
+                    session, actor=SYSTEM, items=[_item(1)], default_region="PL"
+                )
+            assert result.ambiguous
+            ingested = await _next(subscription)
+            assert ingested.topic == customer_topic(result.customer_id)
+            other = first if result.customer_id == second else second
+
             with db.write() as session:
                 interactions.resolve_ambiguous(
                     session, actor=SYSTEM, interaction_id=result.id, customer_id=other

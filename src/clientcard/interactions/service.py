@@ -150,7 +150,9 @@ def ingest(
     return [results[i] for i in range(len(items))]
 
 
-def _queue_live_events(session: Session, items: list[_Item], results: dict[int, ItemResult]):
+def _queue_live_events(
+    session: Session, items: list[_Item], results: dict[int, ItemResult]
+) -> None:
     """After commit: one event per customer with the ids of their new interactions, and one
     screen pop per agent (the latest inbound call or chat routed to them)."""
     created: dict[int, list[int]] = defaultdict(list)
