@@ -144,6 +144,7 @@ def ingest(
         if item.errors:
             results[item.index] = _error(item.index, item.errors)
     good = [i for i in pending if not i.errors]
+    _lock_customers(session, good)
     _capture_contact_points(session, actor, good, default_region)
     _insert(session, actor, good, results)
     _queue_live_events(session, good, results)
@@ -348,6 +349,20 @@ def _create_lead(session: Session, actor: Actor, item: _Item, default_region: st
     )
 
 
+def _lock_customers(session: Session, items: list[_Item]) -> None:
+    """Locks the batch's customers in id order before anything is written (PostgreSQL;
+    SQLite serializes writers anyway), so two platforms sending overlapping batches queue
+    on their first shared customer instead of deadlocking on each other's rows."""
+    ids = sorted({i.customer_id for i in items if i.customer_id is not None})
+    for start in range(0, len(ids), 500):
+        session.execute(
+            select(Customer.id)
+            .where(Customer.id.in_(ids[start : start + 500]))
+            .order_by(Customer.id)
+            .with_for_update()
+        ).all()
+
+
 def _capture_contact_points(
     session: Session, actor: Actor, items: list[_Item], default_region: str
 ) -> None:
@@ -364,6 +379,7 @@ def _capture_contact_points(
         select(Customer)
         .where(Customer.id.in_(wanted))
         .options(selectinload(Customer.contact_points))
+        .execution_options(populate_existing=True)  # as committed before our lock
     )
     for customer in loaded:
         held = {(p.type, p.normalized) for p in customer.contact_points}
@@ -391,7 +407,10 @@ def _insert(
     if not items:
         return
     session.flush()
-    rows = [_row(item, actor) for item in items]
+    # In key order, so that concurrent batches take the unique index's locks in one order.
+    rows = sorted(
+        (_row(item, actor) for item in items), key=lambda r: (r["source"], r["external_id"])
+    )
     dialect = session.get_bind().dialect.name
     insert = sqlite_insert if dialect == "sqlite" else pg_insert
     statement = (
