@@ -6,8 +6,6 @@ docs/screenshots/."""
 from __future__ import annotations
 
 import re
-import shutil
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,43 +19,17 @@ from clientcard.customers import service as customers
 from clientcard.customers.schemas import CustomerCreate
 from clientcard.db import Database, make_engine
 from clientcard.interactions import service as interactions
-from tests.conftest import IN_CI
-from tests.process_helpers import Server, run_cli, running_server
+from tests.process_helpers import Server
+from tests.web.browser import browser_page, playwright_api, served, shot
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOTS = ROOT / "docs" / "screenshots"
 USER, PASSWORD = "agnieszka", "e2e-secret-pass"
-
-
-def _missing(what: str) -> None:
-    if IN_CI:
-        pytest.fail(f"CI=true but {what} (run scripts/ensure-chromium as root)")
-    warnings.warn(f"browser tests skipped: {what}", stacklevel=2)
-    pytest.skip(f"!!! browser tests SKIPPED: {what} (run scripts/ensure-chromium as root) !!!")
 
 
 @pytest.fixture(scope="module")
 def sync_api():
-    try:
-        from playwright import sync_api
-    except ImportError:
-        _missing("the playwright package is not installed")
-    if not Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is None:
-        _missing(f"{CHROMIUM} is missing")
-    return sync_api
+    return playwright_api()
 
 
 def _seed(url: str) -> None:
@@ -122,44 +94,14 @@ def _seed(url: str) -> None:
 
 @pytest.fixture(scope="module")
 def server(sync_api, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    directory = tmp_path_factory.mktemp("e2e")
-    url = f"sqlite:///{directory / 'clientcard.db'}"
-    upgraded = run_cli(["db", "upgrade"], url, cwd=directory)
-    assert upgraded.returncode == 0, upgraded.stdout + upgraded.stderr
-    _seed(url)
-    with running_server(url, directory) as running:
+    with served(tmp_path_factory.mktemp("e2e"), _seed) as running:
         yield running
 
 
 @pytest.fixture
 def page(sync_api, server: Server, tmp_path: Path):
-    with sync_api.sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"),
-            executable_path=CHROMIUM,
-            args=CHROMIUM_ARGS,
-            headless=True,
-            viewport={"width": 1280, "height": 900},
-        )
-        # Nothing leaves the machine (Gravatar included): the page must work without it.
-        context.route(
-            "**/*",
-            lambda route: (
-                route.continue_() if route.request.url.startswith(server.url) else route.abort()
-            ),
-        )
-        context.set_default_timeout(15_000)
-        page = context.pages[0] if context.pages else context.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        yield page
-        context.close()
-        assert not errors, f"JavaScript errors on the pages: {errors}"
-
-
-def _shot(page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    with browser_page(sync_api, server, tmp_path / "chromium-profile") as opened:
+        yield opened
 
 
 def test_an_agent_works_a_customer_in_the_browser(sync_api, server: Server, page):
@@ -183,7 +125,7 @@ def test_an_agent_works_a_customer_in_the_browser(sync_api, server: Server, page
     expect(page).to_have_url(re.compile(r"/customers\?q=512(%20|\+)345&"))
     page.get_by_label("Search").fill("")
     expect(page.locator("#results tbody tr")).to_have_count(3)
-    _shot(page, "customer-list")
+    shot(page, "customer-list")
     page.get_by_label("Search").fill("512 345")
     expect(page.locator("#results tbody tr")).to_have_count(1)
 
@@ -236,7 +178,7 @@ def test_an_agent_works_a_customer_in_the_browser(sync_api, server: Server, page
     page.get_by_label("Add a note to the customer's activity").fill("Will call back on Monday")
     page.get_by_role("button", name="Add note").click()
     expect(page.locator(".tl-item").first).to_contain_text("Will call back on Monday")
-    _shot(page, "customer-card")
+    shot(page, "customer-card")
 
     # The dashboard draws its charts.
     page.get_by_role("link", name="Dashboard").click()
@@ -267,7 +209,7 @@ def test_an_agent_works_a_customer_in_the_browser(sync_api, server: Server, page
     page.get_by_role("link", name="See previous interactions").click()
     expect(page.locator(".tl-interaction")).to_have_count(6)
     page.wait_for_load_state()
-    _shot(page, "case")
+    shot(page, "case")
 
     # Back on the card, the case is listed and counted in the dashboard.
     page.get_by_role("link", name="Marta Wiśniewska").click()
@@ -275,7 +217,7 @@ def test_an_agent_works_a_customer_in_the_browser(sync_api, server: Server, page
     page.get_by_role("link", name="Dashboard").click()
     expect(page.locator("#chart-cases")).to_have_attribute("data-drawn", "1")
     expect(page.locator("figure.chart").nth(1)).to_contain_text("open")
-    _shot(page, "dashboard")
+    shot(page, "dashboard")
 
     # Log out: the pages ask for a login again.
     page.get_by_role("button", name="Log out").click()

@@ -5,8 +5,6 @@ Playwright, except in CI. Saves docs/screenshots/admin.png."""
 
 from __future__ import annotations
 
-import shutil
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,31 +15,17 @@ from clientcard.auth.actor import Role, system_actor
 from clientcard.auth.schemas import UserCreate
 from clientcard.config import Settings
 from clientcard.db import Database, make_engine
-from tests.conftest import IN_CI
-from tests.process_helpers import Server, run_cli, running_server
-from tests.web.test_e2e import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS
+from tests.process_helpers import Server
+from tests.web.browser import browser_page, playwright_api, served, shot
 
 pytestmark = pytest.mark.slow
 
 ADMIN, PASSWORD = "amelia", "e2e-admin-pass"
 
 
-def _missing(what: str) -> None:
-    if IN_CI:
-        pytest.fail(f"CI=true but {what} (run scripts/ensure-chromium as root)")
-    warnings.warn(f"browser tests skipped: {what}", stacklevel=2)
-    pytest.skip(f"!!! browser tests SKIPPED: {what} (run scripts/ensure-chromium as root) !!!")
-
-
 @pytest.fixture(scope="module")
 def sync_api():
-    try:
-        from playwright import sync_api
-    except ImportError:
-        _missing("the playwright package is not installed")
-    if not Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is None:
-        _missing(f"{CHROMIUM} is missing")
-    return sync_api
+    return playwright_api()
 
 
 def _seed(url: str) -> None:
@@ -58,38 +42,14 @@ def _seed(url: str) -> None:
 
 @pytest.fixture(scope="module")
 def server(sync_api, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    directory = tmp_path_factory.mktemp("e2e-admin")
-    url = f"sqlite:///{directory / 'clientcard.db'}"
-    upgraded = run_cli(["db", "upgrade"], url, cwd=directory)
-    assert upgraded.returncode == 0, upgraded.stdout + upgraded.stderr
-    _seed(url)
-    with running_server(url, directory) as running:
+    with served(tmp_path_factory.mktemp("e2e-admin"), _seed) as running:
         yield running
 
 
 @pytest.fixture
 def page(sync_api, server: Server, tmp_path: Path):
-    with sync_api.sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"),
-            executable_path=CHROMIUM,
-            args=CHROMIUM_ARGS,
-            headless=True,
-            viewport={"width": 1280, "height": 900},
-        )
-        context.route(
-            "**/*",
-            lambda route: (
-                route.continue_() if route.request.url.startswith(server.url) else route.abort()
-            ),
-        )
-        context.set_default_timeout(15_000)
-        page = context.pages[0] if context.pages else context.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        yield page
-        context.close()
-        assert not errors, f"JavaScript errors on the pages: {errors}"
+    with browser_page(sync_api, server, tmp_path / "chromium-profile") as opened:
+        yield opened
 
 
 def test_an_admin_creates_a_custom_field_and_a_user(sync_api, server: Server, page):
@@ -130,8 +90,7 @@ def test_an_admin_creates_a_custom_field_and_a_user(sync_api, server: Server, pa
     page.get_by_label("Group label").fill("Orders")
     page.get_by_label("Group label").press("Enter")
     expect(page.get_by_role("status")).to_have_text("Group orders created.")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "admin.png"), full_page=True)
+    shot(page, "admin")
 
     # A user, who then appears in the list.
     sections.get_by_role("link", name="Users").click()

@@ -5,8 +5,6 @@ CI (CI=true), where that fails."""
 
 from __future__ import annotations
 
-import shutil
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,41 +17,17 @@ from clientcard.config import Settings
 from clientcard.customers import service as customers
 from clientcard.customers.schemas import CustomerCreate
 from clientcard.db import Database, make_engine
-from tests.conftest import IN_CI
-from tests.process_helpers import Server, run_cli, running_server
+from tests.process_helpers import Server
+from tests.web.browser import browser_page, playwright_api, served
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 USER, PASSWORD = "lucia", "e2e-secret-pass"
-
-
-def _missing(what: str) -> None:
-    if IN_CI:
-        pytest.fail(f"CI=true but {what} (run scripts/ensure-chromium as root)")
-    warnings.warn(f"browser tests skipped: {what}", stacklevel=2)
-    pytest.skip(f"!!! browser tests SKIPPED: {what} (run scripts/ensure-chromium as root) !!!")
 
 
 @pytest.fixture(scope="module")
 def sync_api():
-    try:
-        from playwright import sync_api
-    except ImportError:
-        _missing("the playwright package is not installed")
-    if not Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is None:
-        _missing(f"{CHROMIUM} is missing")
-    return sync_api
+    return playwright_api()
 
 
 def _seed(url: str) -> None:
@@ -80,39 +54,14 @@ def _seed(url: str) -> None:
 
 @pytest.fixture(scope="module")
 def server(sync_api, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    directory = tmp_path_factory.mktemp("e2e-i18n")
-    url = f"sqlite:///{directory / 'clientcard.db'}"
-    upgraded = run_cli(["db", "upgrade"], url, cwd=directory)
-    assert upgraded.returncode == 0, upgraded.stdout + upgraded.stderr
-    _seed(url)
-    with running_server(url, directory) as running:
+    with served(tmp_path_factory.mktemp("e2e-i18n"), _seed) as running:
         yield running
 
 
 @pytest.fixture
 def page(sync_api, server: Server, tmp_path: Path):
-    with sync_api.sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"),
-            executable_path=CHROMIUM,
-            args=CHROMIUM_ARGS,
-            headless=True,
-            locale="en-US",
-            viewport={"width": 1280, "height": 900},
-        )
-        context.route(
-            "**/*",
-            lambda route: (
-                route.continue_() if route.request.url.startswith(server.url) else route.abort()
-            ),
-        )
-        context.set_default_timeout(15_000)
-        page = context.pages[0] if context.pages else context.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        yield page
-        context.close()
-        assert not errors, f"JavaScript errors on the pages: {errors}"
+    with browser_page(sync_api, server, tmp_path / "chromium-profile") as opened:
+        yield opened
 
 
 def _log_in(page, base: str) -> None:

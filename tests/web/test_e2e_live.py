@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
-from tests.process_helpers import Server, api_client, login, run_cli, running_server
+from tests.process_helpers import Server, api_client, login
 from tests.web import test_e2e as e2e
+from tests.web.browser import browser_page, playwright_api, served
 
 pytestmark = pytest.mark.slow
 LIVE_WITHIN_MS = 1000  # "within a second"
@@ -24,49 +25,20 @@ _numbers = itertools.count()
 
 @pytest.fixture(scope="module")
 def sync_api():
-    try:
-        from playwright import sync_api
-    except ImportError:
-        e2e._missing("the playwright package is not installed")
-    if not Path(e2e.CHROMIUM).exists():
-        e2e._missing(f"{e2e.CHROMIUM} is missing")
-    return sync_api
+    return playwright_api()
 
 
 @pytest.fixture(scope="module")
 def server(sync_api, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    directory = tmp_path_factory.mktemp("e2e-live")
-    url = f"sqlite:///{directory / 'clientcard.db'}"
-    upgraded = run_cli(["db", "upgrade"], url, cwd=directory)
-    assert upgraded.returncode == 0, upgraded.stdout + upgraded.stderr
-    e2e._seed(url)  # the agent, Marta (1), Jorge (2) and Oliver (3), Marta's six contacts
-    with running_server(url, directory) as running:
+    # the agent, Marta (1), Jorge (2) and Oliver (3), Marta's six contacts
+    with served(tmp_path_factory.mktemp("e2e-live"), e2e._seed) as running:
         yield running
 
 
 @pytest.fixture
 def page(sync_api, server: Server, tmp_path: Path):
-    with sync_api.sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"),
-            executable_path=e2e.CHROMIUM,
-            args=e2e.CHROMIUM_ARGS,
-            headless=True,
-            viewport={"width": 1280, "height": 900},
-        )
-        context.route(
-            "**/*",
-            lambda route: (
-                route.continue_() if route.request.url.startswith(server.url) else route.abort()
-            ),
-        )
-        context.set_default_timeout(15_000)
-        page = context.pages[0] if context.pages else context.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        yield page
-        context.close()
-        assert not errors, f"JavaScript errors on the pages: {errors}"
+    with browser_page(sync_api, server, tmp_path / "chromium-profile") as opened:
+        yield opened
 
 
 @pytest.fixture

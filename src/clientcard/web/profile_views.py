@@ -4,6 +4,7 @@ data and one tab per custom field group; the file downloads and the avatar for p
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import Depends, Query, Request
@@ -104,23 +105,47 @@ def relation_delete(
     form: Form = Depends(form_data),
     ctx: Page = Depends(page),
 ) -> Response:
-    try:
-        with ctx.db.write() as session:
-            accounts.delete_relation(
-                session,
-                actor=ctx.actor,
-                customer_id=customer_id,
-                relation_id=relation_id,
-                expected_version=forms.version(form),
-            )
-    except PreconditionFailed:
-        return show_related(request, ctx, customer_id, status=412, notice=STALE_NOTICE)
-    return _done(request, ctx, customer_id, "related", N_("Relation removed."))
+    version = forms.version(form)
+    return _remove(
+        request,
+        ctx,
+        customer_id,
+        "related",
+        lambda session: accounts.delete_relation(
+            session,
+            actor=ctx.actor,
+            customer_id=customer_id,
+            relation_id=relation_id,
+            expected_version=version,
+        ),
+        N_("Relation removed."),
+    )
 
 
-STALE_NOTICE = (
+STALE_NOTICE = N_(
     "Someone else changed it meanwhile; it is shown as it is now. Try again if you still mean to."
 )
+
+
+def _remove(
+    request: Request,
+    ctx: Page,
+    customer_id: int,
+    tab: str,
+    remove: Callable[[Session], None],
+    message: str,
+) -> Response:
+    """A delete from a tab, guarded by the row's version: a stale form (412) or a refusal
+    (409) shows the tab again, saying why; nothing is removed then."""
+    show = TAB_VIEWS[tab]
+    try:
+        with ctx.db.write() as session:
+            remove(session)
+    except PreconditionFailed:
+        return show(request, ctx, customer_id, status=412, notice=tr(request, STALE_NOTICE))
+    except Conflict as exc:
+        return show(request, ctx, customer_id, status=409, notice=exc.detail)
+    return _done(request, ctx, customer_id, tab, message)
 
 
 # ---- accounts --------------------------------------------------------------------------
@@ -183,20 +208,21 @@ def account_delete(
     form: Form = Depends(form_data),
     ctx: Page = Depends(page),
 ) -> Response:
-    try:
-        with ctx.db.write() as session:
-            accounts.delete_account(
-                session,
-                actor=ctx.actor,
-                customer_id=customer_id,
-                account_id=account_id,
-                expected_version=forms.version(form),
-            )
-    except PreconditionFailed:
-        return show_accounts(request, ctx, customer_id, status=412, notice=STALE_NOTICE)
-    except Conflict as exc:
-        return show_accounts(request, ctx, customer_id, status=409, notice=exc.detail)
-    return _done(request, ctx, customer_id, "accounts", N_("Account removed."))
+    version = forms.version(form)
+    return _remove(
+        request,
+        ctx,
+        customer_id,
+        "accounts",
+        lambda session: accounts.delete_account(
+            session,
+            actor=ctx.actor,
+            customer_id=customer_id,
+            account_id=account_id,
+            expected_version=version,
+        ),
+        N_("Account removed."),
+    )
 
 
 # ---- campaign records ------------------------------------------------------------------
@@ -379,7 +405,9 @@ def attachment_delete(
                 expected_version=forms.version(form),
             )
     except PreconditionFailed:
-        return show_attachments(request, ctx, customer_id, status=412, notice=STALE_NOTICE)
+        return show_attachments(
+            request, ctx, customer_id, status=412, notice=tr(request, STALE_NOTICE)
+        )
     transfer.release(ctx.db, _store(ctx), sha256)
     return _done(request, ctx, customer_id, "attachments", N_("File deleted."))
 
@@ -536,7 +564,9 @@ def group_record_delete(
                 expected_version=forms.version(form),
             )
     except PreconditionFailed:
-        return show_group(request, ctx, customer_id, group_key, status=412, notice=STALE_NOTICE)
+        return show_group(
+            request, ctx, customer_id, group_key, status=412, notice=tr(request, STALE_NOTICE)
+        )
     request.session["flash"] = tr(request, "Record removed.")
     return show_group(request, ctx, customer_id, group_key)
 
