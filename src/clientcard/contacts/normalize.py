@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
@@ -28,6 +30,24 @@ def normalize_phone(value: str, *, region: str, field: str = "value") -> str:
     if not phonenumbers.is_valid_number(number):
         raise Invalid.field(field, f"is not a valid phone number (read in region {region})")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+@functools.lru_cache(maxsize=65_536)
+def phone_line(value: str, region: str) -> tuple[str, bool] | None:
+    """(E.164, whether it can be a mobile) of a number read in `region`, or None when it is
+    not a valid number. Cached: the same callers ring again and again."""
+    try:
+        number = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    kind = phonenumbers.number_type(number)
+    mobile = kind in (
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+    )
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), mobile
 
 
 def try_normalize_phone(value: str, *, region: str) -> str | None:

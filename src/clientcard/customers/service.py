@@ -232,13 +232,15 @@ def create_customer(
     values = _clean_profile(
         data.model_dump(exclude={"contact_points"}), reachable=bool(data.contact_points)
     )
-    values["custom"] = custom_fields.check_values(
-        session,
-        values=data.custom,
-        current=None,
-        default_region=default_region,
-        enforce_required=origin not in SYSTEM_ORIGINS,
-    )
+    enforce_required = origin not in SYSTEM_ORIGINS
+    if data.custom or enforce_required:  # a lead from ingestion has nothing to check
+        values["custom"] = custom_fields.check_values(
+            session,
+            values=data.custom,
+            current=None,
+            default_region=default_region,
+            enforce_required=enforce_required,
+        )
     _check_company(session, values["company_id"], self_id=None)
     _check_identification_free(session, values, self_id=None)
     _check_owner(session, actor, before=None, after=values["assigned_to"])
@@ -246,6 +248,7 @@ def create_customer(
     now = utcnow()
     customer = Customer(
         **values,
+        contact_points=[],  # known to be empty: adding the first ones loads nothing
         created_by=actor.username,
         updated_by=actor.username,
         created_at=now,

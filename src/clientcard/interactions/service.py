@@ -10,7 +10,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-import phonenumbers
 from pydantic import ValidationError
 from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -24,7 +23,7 @@ from clientcard.campaigns.models import Campaign
 from clientcard.cases.models import Case
 from clientcard.contacts import service as contacts
 from clientcard.contacts.models import ContactPoint
-from clientcard.contacts.normalize import PHONE_TYPES, normalize_email, try_normalize_phone
+from clientcard.contacts.normalize import PHONE_TYPES, normalize_email, phone_line
 from clientcard.contacts.schemas import ContactPointCreate
 from clientcard.customers import service as customers
 from clientcard.customers.models import Customer
@@ -75,17 +74,12 @@ def contact_point_of(data: InteractionIn, *, default_region: str) -> tuple[str, 
     if channel == "email" or (channel in ("chat", "web", "social") and "@" in value):
         return "email", value, normalize_email(value, field=name)
     if channel in ("voice", "sms", "whatsapp"):
-        e164 = try_normalize_phone(value, region=default_region)
-        if e164 is None:
+        line = phone_line(value, default_region)
+        if line is None:
             raise Invalid.field(name, f"is not a valid phone number (read in {default_region})")
+        e164, mobile = line
         if channel == "whatsapp":
             return "whatsapp", value, e164
-        number = phonenumbers.parse(e164)
-        kind = phonenumbers.number_type(number)
-        mobile = kind in (
-            phonenumbers.PhoneNumberType.MOBILE,
-            phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
-        )
         return ("mobile" if mobile else "phone"), value, e164
     if channel == "social":
         network, _, handle = value.partition(":")
@@ -96,9 +90,9 @@ def contact_point_of(data: InteractionIn, *, default_region: str) -> tuple[str, 
             value,
             f"{network.strip().lower()}:{handle.strip().removeprefix('@').lower()}",
         )
-    e164 = try_normalize_phone(value, region=default_region)
-    if e164 is not None:
-        return "mobile", value, e164
+    line = phone_line(value, default_region)
+    if line is not None:
+        return "mobile", value, line[0]
     return "web", value, value
 
 
@@ -413,15 +407,18 @@ def _insert(
     )
     dialect = session.get_bind().dialect.name
     insert = sqlite_insert if dialect == "sqlite" else pg_insert
+    table = Interaction.__table__
+    # Core, not the ORM's bulk insert: the rows are plain dicts, and the ORM's per-row
+    # bookkeeping would cost more than the database's own work.
     statement = (
-        insert(Interaction)
+        insert(table)
         .on_conflict_do_nothing(index_elements=["source", "external_id"])
-        .returning(Interaction.id, Interaction.source, Interaction.external_id)
+        .returning(table.c.id, table.c.source, table.c.external_id)
     )
     stored = {}
     for start in range(0, len(rows), 500):
         chunk = rows[start : start + 500]
-        for id_, source, external_id in session.execute(statement, chunk):
+        for id_, source, external_id in session.connection().execute(statement, chunk):
             stored[(source, external_id)] = id_
     latest: dict[int, dt.datetime] = {}
     for item in items:
