@@ -19,6 +19,7 @@ from clientcard.contacts.normalize import (
     check_region,
     normalize_email,
     normalize_phone,
+    phone_line,
 )
 from clientcard.custom_fields import service as custom_fields
 from clientcard.customers import cards, search
@@ -589,7 +590,8 @@ def lookup(
         )
     if phone:
         region = check_region(region or default_region)
-        normalized = normalize_phone(phone, region=region, field="phone")
+        line = phone_line(phone, region)  # cached: the same callers ring again
+        normalized = line[0] if line else normalize_phone(phone, region=region, field="phone")
         return cards.read(session, cards.OWNERS_OF_PHONE, {"normalized": normalized})
     normalized = normalize_email(email or "", field="email")
     return cards.read(session, cards.OWNERS_OF_EMAIL, {"normalized": normalized})
