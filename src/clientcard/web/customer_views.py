@@ -289,6 +289,38 @@ def card_update(
     return _done(request, ctx, customer_id, "info", N_("Saved."))
 
 
+CONTACT_POINT_STALE = N_(
+    "That contact point was changed by someone else meanwhile; it is shown "
+    "as it is now. Delete it again if you still mean to."
+)
+STALE_NOTICE = N_(
+    "Someone else changed it meanwhile; it is shown as it is now. Try again if you still mean to."
+)
+
+
+def remove_from_tab(
+    request: Request,
+    ctx: Page,
+    customer_id: int,
+    tab: str,
+    remove: Callable[[Session], None],
+    message: str,
+    *,
+    stale_notice: str = STALE_NOTICE,
+) -> Response:
+    """A delete from a tab, guarded by the row's version: a stale form (412) or a refusal
+    (409) shows the tab again, saying why; nothing is removed then."""
+    show = TAB_VIEWS[tab]
+    try:
+        with ctx.db.write() as session:
+            remove(session)
+    except PreconditionFailed:
+        return show(request, ctx, customer_id, status=412, notice=tr(request, stale_notice))
+    except Conflict as exc:
+        return show(request, ctx, customer_id, status=409, notice=exc.detail)
+    return _done(request, ctx, customer_id, tab, message)
+
+
 # ---- contact points --------------------------------------------------------------------
 
 
@@ -359,28 +391,22 @@ def contact_point_delete(
     form: Form = Depends(form_data),
     ctx: Page = Depends(page),
 ) -> Response:
-    try:
-        with ctx.db.write() as session:
-            contacts.delete_contact_point(
-                session,
-                actor=ctx.actor,
-                customer_id=customer_id,
-                point_id=point_id,
-                expected_version=forms.version(form),
-            )
-    except PreconditionFailed:
-        return show_contact_points(
-            request,
-            ctx,
-            customer_id,
-            status=412,
-            notice=tr(
-                request,
-                "That contact point was changed by someone else meanwhile; it is shown "
-                "as it is now. Delete it again if you still mean to.",
-            ),
-        )
-    return _done(request, ctx, customer_id, "contact-points", N_("Contact point deleted."))
+    version = forms.version(form)
+    return remove_from_tab(
+        request,
+        ctx,
+        customer_id,
+        "contact-points",
+        lambda session: contacts.delete_contact_point(
+            session,
+            actor=ctx.actor,
+            customer_id=customer_id,
+            point_id=point_id,
+            expected_version=version,
+        ),
+        N_("Contact point deleted."),
+        stale_notice=CONTACT_POINT_STALE,
+    )
 
 
 # ---- timeline and notes ----------------------------------------------------------------

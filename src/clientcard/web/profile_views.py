@@ -4,7 +4,6 @@ data and one tab per custom field group; the file downloads and the avatar for p
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from typing import Any
 
 from fastapi import Depends, Query, Request
@@ -25,7 +24,15 @@ from clientcard.errors import Conflict, DomainError, Invalid, PreconditionFailed
 from clientcard.interactions import dashboard
 from clientcard.web import forms
 from clientcard.web.context import CSRF, Page, page, web_router
-from clientcard.web.customer_views import GROUP_TAB, PAGE_SIZE, TAB_VIEWS, _card, _done
+from clientcard.web.customer_views import (
+    GROUP_TAB,
+    PAGE_SIZE,
+    STALE_NOTICE,
+    TAB_VIEWS,
+    _card,
+    _done,
+    remove_from_tab,
+)
 from clientcard.web.forms import Form, form_data
 from clientcard.web.i18n import N_, tr
 from clientcard.web.render import field_errors
@@ -106,7 +113,7 @@ def relation_delete(
     ctx: Page = Depends(page),
 ) -> Response:
     version = forms.version(form)
-    return _remove(
+    return remove_from_tab(
         request,
         ctx,
         customer_id,
@@ -120,32 +127,6 @@ def relation_delete(
         ),
         N_("Relation removed."),
     )
-
-
-STALE_NOTICE = N_(
-    "Someone else changed it meanwhile; it is shown as it is now. Try again if you still mean to."
-)
-
-
-def _remove(
-    request: Request,
-    ctx: Page,
-    customer_id: int,
-    tab: str,
-    remove: Callable[[Session], None],
-    message: str,
-) -> Response:
-    """A delete from a tab, guarded by the row's version: a stale form (412) or a refusal
-    (409) shows the tab again, saying why; nothing is removed then."""
-    show = TAB_VIEWS[tab]
-    try:
-        with ctx.db.write() as session:
-            remove(session)
-    except PreconditionFailed:
-        return show(request, ctx, customer_id, status=412, notice=tr(request, STALE_NOTICE))
-    except Conflict as exc:
-        return show(request, ctx, customer_id, status=409, notice=exc.detail)
-    return _done(request, ctx, customer_id, tab, message)
 
 
 # ---- accounts --------------------------------------------------------------------------
@@ -209,7 +190,7 @@ def account_delete(
     ctx: Page = Depends(page),
 ) -> Response:
     version = forms.version(form)
-    return _remove(
+    return remove_from_tab(
         request,
         ctx,
         customer_id,
