@@ -40,9 +40,10 @@ def phone_line(value: str, region: str) -> tuple[str, bool] | None:
         number = phonenumbers.parse(value, region)
     except phonenumbers.NumberParseException:
         return None
-    if not phonenumbers.is_valid_number(number):
-        return None
+    # number_type does what is_valid_number does (UNKNOWN: not valid), and says the kind.
     kind = phonenumbers.number_type(number)
+    if kind == phonenumbers.PhoneNumberType.UNKNOWN:
+        return None
     mobile = kind in (
         phonenumbers.PhoneNumberType.MOBILE,
         phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,

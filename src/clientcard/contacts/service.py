@@ -168,6 +168,30 @@ def add_points(
     origin: str = "api",
 ) -> list[ContactPoint]:
     """Adds contact points to a customer being written (new or locked for update)."""
+    created = stage_points(
+        session,
+        actor=actor,
+        customer=customer,
+        items=items,
+        default_region=default_region,
+        field_prefix=field_prefix,
+    )
+    session.flush()
+    record_points(session, actor=actor, customer=customer, points=created, origin=origin)
+    return created
+
+
+def stage_points(
+    session: Session,
+    *,
+    actor: Actor,
+    customer: Customer,
+    items: Sequence[ContactPointCreate],
+    default_region: str,
+    field_prefix: str = "",
+) -> list[ContactPoint]:
+    """The checked new points, on the customer but not yet flushed; `record_points` writes
+    their history once they are (add_points does both)."""
     errors = ErrorCollector()
     prepared: list[tuple[ContactPointCreate, dict[str, Any], str]] = []
     for index, item in enumerate(items):
@@ -197,8 +221,18 @@ def add_points(
             kind=item.type,
             chosen=point if item.primary else None,
         )
-    session.flush()
-    for point in created:
+    return created
+
+
+def record_points(
+    session: Session,
+    *,
+    actor: Actor,
+    customer: Customer,
+    points: Sequence[ContactPoint],
+    origin: str = "api",
+) -> None:
+    for point in points:
         audit.record_created(
             session,
             actor=actor,
@@ -208,7 +242,6 @@ def add_points(
             snapshot=snapshot(point),
             origin=origin,
         )
-    return created
 
 
 def add_contact_point(

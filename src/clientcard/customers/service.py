@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -229,7 +230,62 @@ def create_customer(
     default_region: str,
     origin: str = "api",
 ) -> Customer:
+    return create_customers(
+        session, actor=actor, items=[data], default_region=default_region, origin=origin
+    )[0]
+
+
+def create_customers(
+    session: Session,
+    *,
+    actor: Actor,
+    items: Sequence[CustomerCreate],
+    default_region: str,
+    origin: str = "api",
+) -> list[Customer]:
+    """Creates customers with their contact points, each checked and recorded as one, in a
+    fixed number of statements however many they are (ingestion creates a batch's new
+    leads at once)."""
     actor.require(Permission.CUSTOMER_WRITE)
+    customers = [
+        _new_customer(session, actor=actor, data=data, default_region=default_region, origin=origin)
+        for data in items
+    ]
+    session.add_all(customers)
+    _flush_guarded(session)
+    for customer in customers:
+        audit.record_created(
+            session,
+            actor=actor,
+            entity="customer",
+            entity_id=customer.id,
+            customer_id=customer.id,
+            snapshot=snapshot(customer),
+            origin=origin,
+        )
+    staged = [
+        contacts.stage_points(
+            session,
+            actor=actor,
+            customer=customer,
+            items=data.contact_points,
+            default_region=default_region,
+            field_prefix="contact_points.",
+        )
+        for customer, data in zip(customers, items, strict=True)
+    ]
+    session.flush()
+    for customer, points in zip(customers, staged, strict=True):
+        contacts.record_points(
+            session, actor=actor, customer=customer, points=points, origin=origin
+        )
+    return customers
+
+
+def _new_customer(
+    session: Session, *, actor: Actor, data: CustomerCreate, default_region: str, origin: str
+) -> Customer:
+    """A checked, not yet stored customer (without its contact points)."""
     values = _clean_profile(
         data.model_dump(exclude={"contact_points"}), reachable=bool(data.contact_points)
     )
@@ -257,26 +313,6 @@ def create_customer(
         version=1,
     )
     _derive(customer)
-    session.add(customer)
-    _flush_guarded(session)
-    audit.record_created(
-        session,
-        actor=actor,
-        entity="customer",
-        entity_id=customer.id,
-        customer_id=customer.id,
-        snapshot=snapshot(customer),
-        origin=origin,
-    )
-    contacts.add_points(
-        session,
-        actor=actor,
-        customer=customer,
-        items=data.contact_points,
-        default_region=default_region,
-        field_prefix="contact_points.",
-        origin=origin,
-    )
     return customer
 
 

@@ -301,7 +301,7 @@ def _resolve(session: Session, actor: Actor, pending: list[_Item], default_regio
         for normalized, customer_id, kind, last in rows:
             owners[normalized].append((customer_id, kind, last))
 
-    new_leads: dict[tuple[str, str], int] = {}
+    unknown: dict[tuple[str, str], list[_Item]] = defaultdict(list)
     for item in unresolved:
         assert item.point is not None
         kind, _, normalized = item.point
@@ -314,15 +314,24 @@ def _resolve(session: Session, actor: Actor, pending: list[_Item], default_regio
                 found, key=lambda cid: (found[cid] is not None, found[cid] or 0, cid), reverse=True
             )
             item.customer_id, item.ambiguous, item.candidates = ordered[0], True, sorted(found)
-        elif (kind, normalized) in new_leads:
-            item.customer_id = new_leads[(kind, normalized)]
         else:
-            lead = _create_lead(session, actor, item, default_region)
-            new_leads[(kind, normalized)] = lead.id
+            unknown[(kind, normalized)].append(item)
+    if not unknown:
+        return
+    # One new lead per unknown address, all created at once; the first item's lead source.
+    leads = customers.create_customers(
+        session,
+        actor=actor,
+        items=[_lead_of(items[0]) for items in unknown.values()],
+        default_region=default_region,
+        origin=ORIGIN,
+    )
+    for items, lead in zip(unknown.values(), leads, strict=True):
+        for item in items:
             item.customer_id = lead.id
 
 
-def _create_lead(session: Session, actor: Actor, item: _Item, default_region: str) -> Customer:
+def _lead_of(item: _Item) -> CustomerCreate:
     """A new customer for an unknown address, with the lead source the platform sent."""
     assert item.point is not None
     kind, value, normalized = item.point
@@ -334,19 +343,15 @@ def _create_lead(session: Session, actor: Actor, item: _Item, default_region: st
     lead_source = item.data.lead_source or LeadSource()
     if lead_source.entry_method is None:
         lead_source = lead_source.model_copy(update={"entry_method": "channel"})
-    return customers.create_customer(
-        session,
-        actor=actor,
-        default_region=default_region,
-        origin=ORIGIN,
-        data=CustomerCreate(kind="person", contact_points=[point], lead_source=lead_source),
-    )
+    return CustomerCreate(kind="person", contact_points=[point], lead_source=lead_source)
 
 
 def _lock_customers(session: Session, items: list[_Item]) -> None:
     """Locks the batch's customers in id order before anything is written (PostgreSQL;
     SQLite serializes writers anyway), so two platforms sending overlapping batches queue
     on their first shared customer instead of deadlocking on each other's rows."""
+    if session.get_bind().dialect.name == "sqlite":
+        return  # the write transaction holds the database lock already
     ids = sorted({i.customer_id for i in items if i.customer_id is not None})
     for start in range(0, len(ids), 500):
         session.execute(
