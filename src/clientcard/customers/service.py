@@ -243,9 +243,9 @@ def create_customers(
     default_region: str,
     origin: str = "api",
 ) -> list[Customer]:
-    """Creates customers with their contact points, each checked and recorded as one, in a
-    fixed number of statements however many they are (ingestion creates a batch's new
-    leads at once)."""
+    """Creates customers with their contact points, each checked and recorded as
+    `create_customer` does, with one flush for the customers and one for their points
+    however many they are (ingestion creates a batch's new leads at once)."""
     actor.require(Permission.CUSTOMER_WRITE)
     customers = [
         _new_customer(session, actor=actor, data=data, default_region=default_region, origin=origin)
