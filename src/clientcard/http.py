@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar, get_args
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
@@ -16,7 +16,14 @@ from clientcard.auth import service as auth
 from clientcard.auth.actor import Actor
 from clientcard.config import Settings
 from clientcard.db import Database
-from clientcard.errors import FieldError, PreconditionFailed, PreconditionRequired, Unauthorized
+from clientcard.errors import (
+    FieldError,
+    Invalid,
+    PreconditionFailed,
+    PreconditionRequired,
+    Unauthorized,
+)
+from clientcard.schemas import MAX_INTEGER
 
 _ETAG = re.compile(r'^(?:W/)?"?(\d+)"?$')
 
@@ -52,6 +59,7 @@ def _bearer(request: Request) -> str:
 
 async def context(request: Request, svc: Services = Depends(services)) -> Ctx:
     """Authenticates the caller. A token seen recently costs no query."""
+    check_integers(request)
     token = _bearer(request)
     actor = svc.tokens.get(auth._token_hash(token))
     if actor is None:
@@ -107,3 +115,43 @@ def expected_version(request: Request, *, required: bool) -> int | None:
             f"If-Match {value!r} names no version", errors=[FieldError("If-Match", "malformed")]
         )
     return int(match.group(1))
+
+
+_INTEGER_PARAMS = "clientcard_integer_params"
+
+
+def _integer_params(route: Any) -> tuple[str, ...]:
+    """The path and query parameters a route takes as integers, found once per route."""
+    names = getattr(route, _INTEGER_PARAMS, None)
+    if names is None:
+        found: list[str] = []
+        pending = [route.dependant]
+        while pending:
+            dependant = pending.pop()
+            pending.extend(dependant.dependencies)
+            for param in dependant.path_params + dependant.query_params:
+                if _takes_int(param.field_info.annotation):
+                    found.append(param.alias)
+        names = tuple(found)
+        setattr(route, _INTEGER_PARAMS, names)
+    return names
+
+
+def _takes_int(annotation: Any) -> bool:
+    """int, int | None, list[int], ..."""
+    return annotation is int or any(_takes_int(arg) for arg in get_args(annotation))
+
+
+def check_integers(request: Request) -> None:
+    """Refuses, naming the parameter, a path or query integer the databases cannot hold
+    (ids are 64-bit): a query would fail on it instead of finding nothing. Called by the
+    request contexts of the API (`context`) and of the pages (`web.context.page`), which
+    every route with an id in its path or query takes."""
+    route = request.scope.get("route")
+    if route is None or not hasattr(route, "dependant"):
+        return
+    for name in _integer_params(route):
+        for value in [request.path_params.get(name), *request.query_params.getlist(name)]:
+            digits = isinstance(value, str) and len(value) > 18 and value.lstrip("+-").isdigit()
+            if digits and abs(int(value)) > MAX_INTEGER:
+                raise Invalid.field(name, f"is out of range (at most {MAX_INTEGER} either way)")

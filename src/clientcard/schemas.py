@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Generic, TypeVar
+from typing import Annotated, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
+
+# The databases store ids (and every other integer a request names) in 64 bits: a larger
+# number is refused as input, naming its field, before it can reach a query.
+MAX_INTEGER = 2**63 - 1
+Id = Annotated[int, Field(ge=-MAX_INTEGER, le=MAX_INTEGER)]
 
 # Fields the server owns. Sent in a write, they are refused by name as read-only.
 READ_ONLY_FIELDS = frozenset(

@@ -249,3 +249,15 @@ def test_previous_and_next_follow_the_list_the_agent_came_from(agent: Api, web: 
     web.get("/customers?q=Costa")
     alone = _card(web, ids[2])
     assert 'rel="prev"' not in alone and 'rel="next"' not in alone
+
+
+def test_ids_too_large_for_the_database_are_refused_on_the_pages(agent: Api, web: Browser):
+    customer = create_customer(agent)
+    too_big = 2**63
+    assert web.get(f"/files/{too_big}").status_code == 422
+    assert web.get(f"/customers/{too_big}").status_code == 422
+    refused = web.post(
+        f"/customers/{customer['id']}/related", {"other_id": str(too_big), "labels": "x"}
+    )
+    assert refused.status_code == 422 and 'id="err-other_id"' in refused.text
+    assert agent.get(f"/api/v1/customers/{customer['id']}/relations").json()["items"] == []

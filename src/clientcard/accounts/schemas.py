@@ -5,7 +5,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints
 
-from clientcard.schemas import ReadModel, WriteModel
+from clientcard.schemas import Id, ReadModel, WriteModel
 
 AccountStatus = Literal["active", "inactive", "closed", "blocked"]
 AccountType = Annotated[
@@ -50,7 +50,7 @@ class AccountRead(ReadModel):
 
 
 class RelationCreate(WriteModel):
-    other_id: int = Field(description="The related customer's id.")
+    other_id: Id = Field(description="The related customer's id.")
     labels: list[Label] = Field(
         min_length=1,
         max_length=10,

@@ -29,7 +29,7 @@ from clientcard.errors import (
     PreconditionFailed,
 )
 from clientcard.pagination import MAX_LIMIT, decode_cursor, encode_cursor
-from clientcard.schemas import ReadModel, WriteModel
+from clientcard.schemas import Id, ReadModel, WriteModel
 
 RecordStatus = Literal[
     "pending", "in_progress", "contacted", "callback", "completed", "refused", "excluded"
@@ -42,9 +42,9 @@ NOT_NULLABLE = frozenset({"status"})
 
 
 class CampaignRecordCreate(WriteModel):
-    campaign_id: int
+    campaign_id: Id
     status: RecordStatus = "pending"
-    agent_id: int | None = Field(None, description="An active user's id.")
+    agent_id: Id | None = Field(None, description="An active user's id.")
     recontact_at: AwareDatetime | None = None
     note: str | None = Field(None, max_length=5000)
 
@@ -53,7 +53,7 @@ class CampaignRecordUpdate(WriteModel):
     """Only the fields sent are changed; null clears agent, recontact date and note."""
 
     status: RecordStatus | None = None
-    agent_id: int | None = None
+    agent_id: Id | None = None
     recontact_at: AwareDatetime | None = None
     note: str | None = Field(None, max_length=5000)
 

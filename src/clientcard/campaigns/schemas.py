@@ -5,7 +5,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from clientcard.schemas import ReadModel, WriteModel
+from clientcard.schemas import Id, ReadModel, WriteModel
 
 Direction = Literal["inbound", "outbound"]
 
@@ -31,7 +31,7 @@ class CampaignUpdate(WriteModel):
 
 
 class CampaignAgentsSet(WriteModel):
-    user_ids: list[int] = Field(max_length=1000, description="The campaign's members, all of them")
+    user_ids: list[Id] = Field(max_length=1000, description="The campaign's members, all of them")
 
 
 class CampaignRead(ReadModel):

@@ -5,7 +5,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from clientcard.schemas import ReadModel, WriteModel
+from clientcard.schemas import Id, ReadModel, WriteModel
 
 Priority = Literal["critical", "high", "medium", "low"]
 Status = Literal["new", "open", "pending", "closed", "cancelled"]
@@ -36,9 +36,9 @@ class CaseCreate(WriteModel):
     type: str = Field("question", max_length=40, description="An active case type's key.")
     priority: Priority = "medium"
     status: Status = "new"
-    campaign_id: int | None = None
-    account_id: int | None = Field(None, description=ACCOUNT_NOTE)
-    assigned_to: int | None = Field(None, description="An active user's id.")
+    campaign_id: Id | None = None
+    account_id: Id | None = Field(None, description=ACCOUNT_NOTE)
+    assigned_to: Id | None = Field(None, description="An active user's id.")
 
 
 class CaseUpdate(WriteModel):
@@ -51,9 +51,9 @@ class CaseUpdate(WriteModel):
     status: Status | None = Field(
         None, description="Cancelling a case deletes its comments; closing sets closed_at."
     )
-    campaign_id: int | None = None
-    account_id: int | None = Field(None, description=ACCOUNT_NOTE)
-    assigned_to: int | None = None
+    campaign_id: Id | None = None
+    account_id: Id | None = Field(None, description=ACCOUNT_NOTE)
+    assigned_to: Id | None = None
 
 
 class CaseRead(ReadModel):
@@ -92,7 +92,7 @@ class CaseNoteRead(ReadModel):
 
 class CaseCommentCreate(WriteModel):
     text: str = Field(min_length=1, max_length=5000)
-    interaction_id: int | None = Field(
+    interaction_id: Id | None = Field(
         None, description="The message the comment is about: an interaction of the customer."
     )
 

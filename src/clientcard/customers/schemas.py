@@ -8,7 +8,7 @@ from pydantic import Field
 
 from clientcard.contacts.schemas import ContactPointCreate, ContactPointRead
 from clientcard.customers.models import Customer
-from clientcard.schemas import ReadModel, WriteModel
+from clientcard.schemas import Id, ReadModel, WriteModel
 
 CustomerKind = Literal["person", "company"]
 Gender = Literal["female", "male", "other", "unspecified"]
@@ -36,7 +36,7 @@ class CustomerCreate(WriteModel):
     first_name: str | None = Field(None, max_length=200)
     last_name: str | None = Field(None, max_length=200)
     company_name: str | None = Field(None, max_length=300)
-    company_id: int | None = None
+    company_id: Id | None = None
     identification_type: str | None = Field(None, max_length=30)
     identification_number: str | None = Field(None, max_length=60)
     gender: Gender | None = None
@@ -46,7 +46,7 @@ class CustomerCreate(WriteModel):
     note: str | None = Field(None, max_length=5000)
     vip: bool = False
     hidden: bool = False
-    assigned_to: int | None = Field(None, description="The owner's user id.")
+    assigned_to: Id | None = Field(None, description="The owner's user id.")
     lead_status: str | None = Field(None, max_length=40)
     rating: int | None = Field(None, ge=0, le=5)
     custom: dict[str, Any] = Field(default_factory=dict, description="Custom field values.")
@@ -61,7 +61,7 @@ class CustomerUpdate(WriteModel):
     first_name: str | None = Field(None, max_length=200)
     last_name: str | None = Field(None, max_length=200)
     company_name: str | None = Field(None, max_length=300)
-    company_id: int | None = None
+    company_id: Id | None = None
     identification_type: str | None = Field(None, max_length=30)
     identification_number: str | None = Field(None, max_length=60)
     gender: Gender | None = None
@@ -71,7 +71,7 @@ class CustomerUpdate(WriteModel):
     note: str | None = Field(None, max_length=5000)
     vip: bool | None = None
     hidden: bool | None = None
-    assigned_to: int | None = None
+    assigned_to: Id | None = None
     lead_status: str | None = Field(None, max_length=40)
     rating: int | None = Field(None, ge=0, le=5)
     custom: dict[str, Any] | None = Field(

@@ -6,7 +6,7 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, Field, HttpUrl
 
 from clientcard.customers.schemas import LeadSource
-from clientcard.schemas import ReadModel, WriteModel
+from clientcard.schemas import Id, ReadModel, WriteModel
 
 Channel = Literal["voice", "email", "sms", "chat", "whatsapp", "social", "web"]
 Direction = Literal["inbound", "outbound"]
@@ -37,13 +37,13 @@ class InteractionIn(WriteModel):
     direction: Direction
     from_: str | None = Field(None, alias="from", max_length=500)
     to: str | None = Field(None, max_length=500)
-    customer_id: int | None = Field(None, description="Skips identity resolution.")
+    customer_id: Id | None = Field(None, description="Skips identity resolution.")
     started_at: AwareDatetime
     ended_at: AwareDatetime | None = None
     agent: str | None = Field(None, max_length=150, description="Username of the agent.")
     queue: str | None = Field(None, max_length=100)
-    campaign_id: int | None = None
-    case_id: int | None = None
+    campaign_id: Id | None = None
+    case_id: Id | None = None
     status: Status | None = None
     read: bool = False
     subject: str | None = Field(None, max_length=500)
@@ -98,7 +98,7 @@ class InteractionRead(ReadModel):
 
 
 class ResolveIn(WriteModel):
-    customer_id: int
+    customer_id: Id
 
 
 class CustomerNoteIn(WriteModel):

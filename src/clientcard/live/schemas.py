@@ -3,14 +3,14 @@ from __future__ import annotations
 from pydantic import Field
 
 from clientcard.interactions.schemas import Channel
-from clientcard.schemas import ReadModel, WriteModel
+from clientcard.schemas import Id, ReadModel, WriteModel
 
 
 class ScreenPopIn(WriteModel):
     """A contact ringing for an agent now: open their browser at the customer's card."""
 
     agent: str = Field(min_length=1, max_length=150, description="Username of the agent.")
-    customer_id: int | None = Field(None, description="The card to open; or send `from`.")
+    customer_id: Id | None = Field(None, description="The card to open; or send `from`.")
     from_: str | None = Field(
         None,
         alias="from",

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 
 from clientcard.auth.actor import Actor
 from clientcard.config import Settings
 from clientcard.db import Database
-from clientcard.http import Services, services
+from clientcard.http import Services, check_integers, services
 from clientcard.web.render import WebRoute
 from clientcard.web.session import check_csrf, current_actor
 
@@ -21,7 +21,10 @@ class Page:
     actor: Actor
 
 
-async def page(svc: Services = Depends(services), actor: Actor = Depends(current_actor)) -> Page:
+async def page(
+    request: Request, svc: Services = Depends(services), actor: Actor = Depends(current_actor)
+) -> Page:
+    check_integers(request)
     return Page(db=svc.db, settings=svc.settings, actor=actor)
 
 

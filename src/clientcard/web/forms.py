@@ -10,6 +10,7 @@ from fastapi import Request
 from pydantic import BaseModel, ValidationError
 
 from clientcard.errors import FieldError, Invalid
+from clientcard.schemas import MAX_INTEGER
 from clientcard.web.session import CSRF_FIELD
 
 M = TypeVar("M", bound=BaseModel)
@@ -32,7 +33,9 @@ def integer(form: Form, name: str) -> int | str | None:
     value = text(form, name)
     if value is None:
         return None
-    return int(value) if value.lstrip("-").isdigit() else value
+    if not value.lstrip("-").isdigit() or abs(int(value)) > MAX_INTEGER:
+        return value  # the schema names it: not a number, or more than an id can be
+    return int(value)
 
 
 def checkbox(form: Form, name: str) -> bool:
