@@ -1,10 +1,11 @@
 """In-process latency of the screen pop and of reading one card, beside raw SQL.
 
-The service rows run what the API handlers run, minus HTTP: a `Database.read()` session,
-the service function (`lookup`, `read_card`) and the JSON serialization of the cards. The
-raw SQL rows send the same SELECTs through the bare DB-API cursor, so the gap between the
-two is the cost of SQLAlchemy, the session and serialization; the raw rows alone are the
-floor the database sets.
+The service rows run what the API handlers run, minus HTTP: the service function
+(`lookup_cards` for the screen pop, `read_card` in a `Database.read()` session for the card)
+and the JSON serialization of the cards. The raw SQL rows send the same single SELECT
+through a bare DB-API cursor without processing its rows, so the gap between the two is
+the cost of Python (result processing, API shapes, serialization, the session); the raw
+rows alone are the floor the database sets.
 """
 
 from __future__ import annotations
@@ -15,26 +16,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic_core import to_json
+
 from bench.generate import Dataset, Keys
 from clientcard.auth.actor import system_actor
 from clientcard.config import Settings
-from clientcard.contacts.normalize import PHONE_TYPES
-from clientcard.customers import service
-from clientcard.customers.schemas import LookupResult
+from clientcard.customers import cards, service
 from clientcard.db import Database, make_engine
 
 DEFAULT_REGION = "PL"
-
-_CUSTOMER_COLUMNS = (
-    "id, kind, first_name, last_name, company_name, company_id, identification_type, "
-    "identification_number, gender, birth_date, language, tags, note, vip, hidden, "
-    "deleted_at, deleted_by, search_text, sort_name, version, created_at, created_by, "
-    "updated_at, updated_by, last_interaction_at"
-)
-_POINT_COLUMNS = (
-    'customer_id, id, type, value, normalized, label, "primary", network, street, city, '
-    "postal_code, state, country, version, created_at, updated_at"
-)
 
 
 @dataclass
@@ -92,52 +82,35 @@ def _time(keys: Sequence[Any], call: Callable[[Any], int], warmup: int) -> tuple
 
 
 class _Raw:
-    """The service's SELECTs over the DB-API connection of the same engine (same PRAGMAs)."""
+    """The service's SELECTs as SQL strings on a bare DB-API connection of the same engine
+    (same PRAGMAs): no result processing, no API shapes."""
 
     def __init__(self, database: Database) -> None:
         self.connection = database.engine.raw_connection()
         self.sqlite = database.is_sqlite
-        mark = "?" if self.sqlite else "%s"
-        self.mark = mark
-        self.lookup_sql = (
-            f"SELECT {_CUSTOMER_COLUMNS} FROM customers WHERE id IN ("
-            f"SELECT customer_id FROM contact_points WHERE normalized = {mark} "
-            f"AND type IN ({mark}, {mark}, {mark})) AND deleted_at IS NULL "
-            f"ORDER BY last_interaction_at DESC NULLS LAST, id DESC LIMIT {mark} OFFSET {mark}"
-        )
-        self.email_sql = self.lookup_sql.replace(f"IN ({mark}, {mark}, {mark})", f"IN ({mark})")
-        self.customer_sql = f"SELECT {_CUSTOMER_COLUMNS} FROM customers WHERE id = {mark}"
+        dialect = database.engine.dialect
+        self.lookup_sql = cards.compile_for(cards.OWNERS_OF_PHONE, dialect, {"normalized": ""})
+        self.email_sql = cards.compile_for(cards.OWNERS_OF_EMAIL, dialect, {"normalized": ""})
+        self.customer_sql = cards.compile_for(cards.BY_ID, dialect, {"customer_id": 0})
 
-    def _points(self, cursor: Any, ids: list[int]) -> list[tuple]:
-        marks = ", ".join([self.mark] * len(ids))
-        cursor.execute(
-            f"SELECT {_POINT_COLUMNS} FROM contact_points WHERE customer_id IN ({marks}) "
-            "ORDER BY id",
-            ids,
-        )
-        return cursor.fetchall()
-
-    def _run(self, sql: str, params: Sequence[Any]) -> int:
+    def _run(self, compiled: cards.Compiled, params: dict[str, Any]) -> int:
         cursor = self.connection.cursor()
         try:
-            cursor.execute(sql, params)
-            rows = cursor.fetchall()
-            if rows:
-                self._points(cursor, [row[0] for row in rows])
+            rows = compiled.execute(cursor, params)
         finally:
             cursor.close()
             if not self.sqlite:
-                self.connection.rollback()  # ends the read transaction, as the session does
+                self.connection.rollback()
         return len(rows)
 
     def lookup_phone(self, phone: str) -> int:
-        return self._run(self.lookup_sql, (phone, *sorted(PHONE_TYPES), 20, 0))
+        return self._run(self.lookup_sql, {"normalized": phone})
 
     def lookup_email(self, email: str) -> int:
-        return self._run(self.email_sql, (email, "email", 20, 0))
+        return self._run(self.email_sql, {"normalized": email})
 
     def get_customer(self, customer_id: int) -> int:
-        return self._run(self.customer_sql, (customer_id,))
+        return self._run(self.customer_sql, {"customer_id": customer_id})
 
     def close(self) -> None:
         self.connection.close()
@@ -150,19 +123,17 @@ def query_plans(dataset: Dataset, keys: Keys) -> dict[str, str]:
     raw = _Raw(database)
     prefix = "EXPLAIN QUERY PLAN " if raw.sqlite else "EXPLAIN (ANALYZE, BUFFERS) "
     statements = {
-        "lookup by phone": (raw.lookup_sql, (keys.phones[0], *sorted(PHONE_TYPES), 20, 0)),
-        "lookup by e-mail": (raw.email_sql, (keys.emails[0], "email", 20, 0)),
-        "contact points of a card": (
-            f"SELECT {_POINT_COLUMNS} FROM contact_points WHERE customer_id IN ({raw.mark}) "
-            "ORDER BY id",
-            (keys.customer_ids[0],),
-        ),
+        "lookup by phone": (raw.lookup_sql, {"normalized": keys.phones[0]}),
+        "lookup by e-mail": (raw.email_sql, {"normalized": keys.emails[0]}),
+        "card by id": (raw.customer_sql, {"customer_id": keys.customer_ids[0]}),
     }
     plans = {}
     try:
         cursor = raw.connection.cursor()
-        for name, (sql, params) in statements.items():
-            cursor.execute(prefix + sql, params)
+        for name, (compiled, params) in statements.items():
+            merged = {**compiled.defaults, **params}
+            values = tuple(merged[n] for n in compiled.positional or ()) or merged
+            cursor.execute(prefix + compiled.sql, values)
             rows = cursor.fetchall()
             lines = (
                 [f"{'  ' * (r[1] > 0)}{r[-1]}" for r in rows]
@@ -185,18 +156,16 @@ def run(dataset: Dataset, keys: Keys, *, warmup: int = 200) -> list[Measurement]
     actor = system_actor("bench")
 
     def lookup(phone: str | None, email: str | None) -> int:
-        with database.read() as session:
-            found = service.lookup(
-                session,
-                actor=actor,
-                phone=phone,
-                email=email,
-                region=None,
-                default_region=DEFAULT_REGION,
-            )
-            result = LookupResult(items=found)
-        result.model_dump_json()
-        return len(result.items)
+        found = service.lookup_cards(
+            database,
+            actor=actor,
+            phone=phone,
+            email=email,
+            region=None,
+            default_region=DEFAULT_REGION,
+        )
+        to_json({"items": found})
+        return len(found)
 
     def get(customer_id: int) -> int:
         with database.read() as session:

@@ -128,7 +128,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    app.include_router(customers_api.screen_pop_router)
+    customers_api.install_screen_pop(app)
     app.include_router(auth_api.router)
     app.include_router(customers_api.router)
     app.include_router(contacts_api.router)

@@ -62,6 +62,15 @@ class Settings(BaseSettings):
         "(revocation from another process takes effect within this time).",
     )
     sqlite_busy_timeout_ms: int = Field(10_000, ge=0)
+    sqlite_cache_mb: int = Field(
+        32, ge=1, description="Page cache of each SQLite connection (SQLite's own is 2 MB)."
+    )
+    sqlite_mmap_mb: int = Field(
+        1024,
+        ge=0,
+        description="How much of the SQLite file reads map into memory instead of copying "
+        "pages (0: off).",
+    )
     live_heartbeat_seconds: float = Field(
         15.0,
         gt=0,

@@ -13,10 +13,11 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Dialect, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from clientcard.config import Settings, get_settings
@@ -25,6 +26,7 @@ _IMMEDIATE = "clientcard_write"
 _AFTER_COMMIT = "clientcard_after_commit"
 _DATABASE = "clientcard_database"
 log = logging.getLogger("clientcard.db")
+T = TypeVar("T")
 
 
 def after_commit(session: Session, callback: Callable[[], None]) -> None:
@@ -63,21 +65,25 @@ def make_engine(settings: Settings | None = None, **kwargs: Any) -> Engine:
             max_overflow=20,
             **kwargs,
         )
-        _configure_sqlite(engine, settings.sqlite_busy_timeout_ms)
+        _configure_sqlite(engine, settings)
         return engine
     return create_engine(
         url, pool_size=settings.db_pool_size, max_overflow=20, pool_pre_ping=True, **kwargs
     )
 
 
-def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
+def _configure_sqlite(engine: Engine, settings: Settings) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.execute(f"PRAGMA busy_timeout={int(settings.sqlite_busy_timeout_ms)}")
+        # A bigger page cache and memory-mapped reads: the screen pop's B-tree pages stay
+        # in memory across a large base (measured in bench/, "lookup by phone (raw SQL)").
+        cursor.execute(f"PRAGMA cache_size=-{int(settings.sqlite_cache_mb) * 1024}")
+        cursor.execute(f"PRAGMA mmap_size={int(settings.sqlite_mmap_mb) * 1024 * 1024}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -89,11 +95,15 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
 
 class Database:
-    """An engine plus the two kinds of session the app uses: read and write."""
+    """An engine plus the two kinds of session the app uses, read and write, and the bare
+    single-statement read of the hot paths."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.is_sqlite = engine.dialect.name == "sqlite"
+        # SQLite's driver already runs in autocommit mode, and a file opens in microseconds;
+        # on PostgreSQL single-statement reads get a pool of their own (see `statement_read`).
+        self._statement_engine = engine if self.is_sqlite else _autocommit_twin(engine)
         info = {_DATABASE: self}
         self._read = sessionmaker(engine, expire_on_commit=False, autoflush=True, info=info)
         self._write = sessionmaker(
@@ -130,5 +140,49 @@ class Database:
             session.close()
         _run_callbacks(callbacks)
 
+    def statement_read(self, work: Callable[[Any, Dialect], T]) -> T:
+        """Runs `work(cursor, dialect)`, which reads with one statement, on a bare DB-API
+        cursor: no ORM session and no transaction of its own, since one statement is one
+        snapshot. This is the screen pop's path, where a session's bookkeeping cost more
+        than the query. On PostgreSQL the connection is in autocommit mode and is not
+        pinged when taken from the pool, so the read is one round trip instead of four
+        (ping, BEGIN, SELECT, ROLLBACK); a connection found dead is dropped and the read
+        runs once more on a new one. Driver errors surface as SQLAlchemy's (`DBAPIError`
+        and its kinds), as they do from sessions."""
+        engine = self._statement_engine
+        dialect = engine.dialect
+        for attempt in (1, 2):
+            connection = engine.raw_connection()
+            cursor = connection.cursor()
+            try:
+                return work(cursor, dialect)
+            except dialect.loaded_dbapi.Error as exc:
+                dead = dialect.is_disconnect(exc, connection.dbapi_connection, cursor)
+                if dead:
+                    connection.invalidate(exc)
+                if not (dead and attempt == 1):
+                    raise DBAPIError.instance(
+                        None, None, exc, dialect.loaded_dbapi.Error, connection_invalidated=dead
+                    ) from exc
+            finally:
+                cursor.close()
+                connection.close()  # back to the pool (a no-op after invalidate)
+        raise AssertionError("unreachable")
+
     def dispose(self) -> None:
         self.engine.dispose()
+        if self._statement_engine is not self.engine:
+            self._statement_engine.dispose()
+
+
+def _autocommit_twin(engine: Engine) -> Engine:
+    """A second engine on the same PostgreSQL database for `Database.statement_read`: its
+    connections are in autocommit mode and are not pinged at checkout."""
+    pool = engine.pool
+    return create_engine(
+        engine.url,
+        isolation_level="AUTOCOMMIT",
+        pool_size=pool.size() if hasattr(pool, "size") else 5,
+        max_overflow=20,
+        pool_pre_ping=False,
+    )

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from typing import Any, TypeVar, get_args
 
 from fastapi import Depends, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -60,6 +62,13 @@ def _bearer(request: Request) -> str:
 async def context(request: Request, svc: Services = Depends(services)) -> Ctx:
     """Authenticates the caller. A token seen recently costs no query."""
     check_integers(request)
+    return await authenticated(request, svc)
+
+
+async def authenticated(request: Request, svc: Services | None = None) -> Ctx:
+    """`context` for a route that takes only the request (the screen pop): FastAPI's
+    dependency and parameter machinery cost more than the look-up itself."""
+    svc = svc or request.app.state.services
     token = _bearer(request)
     actor = svc.tokens.get(auth._token_hash(token))
     if actor is None:
@@ -89,6 +98,40 @@ async def hot_read(ctx: Ctx, work: Callable[[Session], T]) -> T:
             return work(session)
 
     return run() if ctx.db.is_sqlite else await run_in_threadpool(run)
+
+
+async def hot_call(ctx: Ctx, work: Callable[[], T]) -> T:
+    """`hot_read` for work that reads without a session (`Database.statement_read`)."""
+    return work() if ctx.db.is_sqlite else await run_in_threadpool(work)
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def query_model(request: Request, model: type[M]) -> M:
+    """The query string read into `model`, for routes that parse it themselves. Errors are
+    the same 422 as FastAPI's, naming the parameter; parameters the model lacks are ignored,
+    as FastAPI ignores them."""
+    try:
+        return model.model_validate(dict(request.query_params))
+    except ValidationError as exc:
+        errors = [{**e, "loc": ("query", *e["loc"])} for e in exc.errors()]
+        raise RequestValidationError(errors) from None
+
+
+def query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
+    """OpenAPI parameter objects for `model`'s fields, for the routes using `query_model`."""
+    schema = model.model_json_schema()
+    return [
+        {
+            "name": name,
+            "in": "query",
+            "required": name in schema.get("required", []),
+            "description": field.pop("description", ""),
+            "schema": field,
+        }
+        for name, field in schema["properties"].items()
+    ]
 
 
 def etag(version: int) -> str:

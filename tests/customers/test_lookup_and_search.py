@@ -69,12 +69,63 @@ def test_lookup_does_not_match_an_email_against_phones(agent, ewa):
         ({"phone": "601234567", "region": "QQ"}, "region"),
         ({}, "phone"),
         ({"phone": "601234567", "email": "a@b.pl"}, "email"),
+        ({"phone": "6" * 61}, "phone"),
+        ({"phone": "601234567", "region": "POL"}, "region"),
+        ({"email": "a" * 310 + "@example.pl"}, "email"),
     ],
 )
 def test_bad_lookup_is_422_naming_the_field(agent, params, field):
     response = agent.get("/api/v1/lookup", params=params)
     assert response.status_code == 422
     assert field in [e["field"] for e in response.json()["errors"]]
+
+
+def test_lookup_cards_are_the_cards_the_api_shows(agent, ewa):
+    """The screen pop builds its cards from rows, without the response models; they must
+    be the very cards GET /customers/{id} shows, field for field."""
+    company = create_customer(agent, kind="company", company_name="Ibérica", tags=["b2b"])
+    agent.patch(
+        f"/api/v1/customers/{ewa['id']}",
+        json={"company_id": company["id"], "tags": ["vip", "łódź"], "birth_date": "1990-02-03"},
+        headers={"If-Match": f'"{ewa["version"]}"'},
+    )
+    agent.post(
+        f"/api/v1/customers/{ewa['id']}/contact-points",
+        json={"type": "address", "value": "ul. Długa 5", "city": "Łódź", "country": "PL"},
+    )
+    card = agent.get(f"/api/v1/customers/{ewa['id']}").json()
+    assert len(card["contact_points"]) == 3 and card["tags"] == ["vip", "łódź"]
+    assert card["avatar_url"].startswith("https://www.gravatar.com/avatar/")
+    for params in ({"phone": "+48601234567"}, {"email": "ewa.w@example.pl"}):
+        assert agent.get("/api/v1/lookup", params=params).json()["items"] == [card]
+
+
+def test_lookup_finds_a_card_with_one_point_among_many_owners(agent):
+    """Each card carries its own points only, whatever the order of the owners."""
+    owners = [
+        create_customer(
+            agent,
+            first_name=f"Owner {n}",
+            contact_points=[{"type": "phone", "value": "+48 22 555 01 23"}]
+            + [{"type": "email", "value": f"owner{n}.{k}@example.pl"} for k in range(n)],
+        )
+        for n in range(4)
+    ]
+    items = agent.get("/api/v1/lookup", params={"phone": "+48225550123"}).json()["items"]
+    assert sorted(c["id"] for c in items) == sorted(o["id"] for o in owners)
+    for card in items:
+        owner = next(o for o in owners if o["id"] == card["id"])
+        assert card["contact_points"] == owner["contact_points"]
+
+
+def test_openapi_documents_the_lookup_parameters(client):
+    operation = client.get("/openapi.json").json()["paths"]["/api/v1/lookup"]["get"]
+    parameters = {p["name"]: p for p in operation["parameters"]}
+    assert set(parameters) == {"phone", "region", "email"}
+    assert all(p["in"] == "query" and not p["required"] for p in parameters.values())
+    assert parameters["region"]["schema"]["anyOf"][0]["maxLength"] == 2
+    schema = operation["responses"]["200"]["content"]["application/json"]["schema"]
+    assert schema["$ref"].endswith("/LookupResult")
 
 
 @pytest.fixture
@@ -203,3 +254,23 @@ def test_bad_list_parameters_are_422(agent, params):
     response = agent.get("/api/v1/customers", params=params)
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == next(iter(params))
+
+
+def test_the_screen_pop_survives_a_dropped_database_connection(db, agent, ewa):
+    """The screen pop's connections are not pinged when taken from the pool: one the
+    server has dropped (a restart, a failover) is replaced and the look-up still answers."""
+    assert agent.get("/api/v1/lookup", params={"phone": "+48601234567"}).status_code == 200
+    if db.is_sqlite:  # no server to drop a connection: the pool's files are closed instead
+        db.engine.dispose()
+    else:
+        with db.engine.connect() as connection:
+            dropped = connection.exec_driver_sql(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                "AND state = 'idle'"
+            ).scalar_one()
+        assert dropped >= 1
+    for _ in range(3):
+        response = agent.get("/api/v1/lookup", params={"phone": "+48601234567"})
+        assert response.status_code == 200, response.text
+        assert [c["id"] for c in response.json()["items"]] == [ewa["id"]]

@@ -4,7 +4,7 @@ import datetime as dt
 import hashlib
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from clientcard.contacts.schemas import ContactPointCreate, ContactPointRead
 from clientcard.customers.models import Customer
@@ -126,11 +126,28 @@ class CustomerRead(ReadModel):
 def gravatar_url(points: list[ContactPointRead]) -> str | None:
     """Gravatar of the primary e-mail (SHA-256 of the normalized address)."""
     email = next((p for p in points if p.type == "email" and p.primary), None)
-    if email is None:
-        return None
-    digest = hashlib.sha256(email.normalized.encode()).hexdigest()
+    return None if email is None else gravatar_for(email.normalized)
+
+
+def gravatar_for(normalized_email: str) -> str:
+    digest = hashlib.sha256(normalized_email.encode()).hexdigest()
     return f"https://www.gravatar.com/avatar/{digest}?d=identicon&s=160"
 
 
 class LookupResult(ReadModel):
     items: list[CustomerRead]
+
+
+class ScreenPopQuery(BaseModel):
+    """The query of `GET /api/v1/lookup`: a phone number or an e-mail."""
+
+    phone: str | None = Field(
+        None, max_length=60, description="In any common notation: +48 601 234 567, 0048 ..."
+    )
+    region: str | None = Field(
+        None,
+        min_length=2,
+        max_length=2,
+        description="The country to read a national number in (default CLIENTCARD_DEFAULT_REGION)",
+    )
+    email: str | None = Field(None, max_length=320)

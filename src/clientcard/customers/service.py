@@ -26,6 +26,7 @@ from clientcard.custom_fields import service as custom_fields
 from clientcard.customers import cards, search
 from clientcard.customers.models import Customer
 from clientcard.customers.schemas import CustomerCreate, CustomerRead, CustomerUpdate
+from clientcard.db import Database
 from clientcard.errors import (
     Conflict,
     ErrorCollector,
@@ -615,6 +616,29 @@ def lookup(
 ) -> list[CustomerRead]:
     """The screen pop: the cards that own a phone number or an e-mail, most recently active
     first. Hidden customers are found too; deleted ones are not."""
+    statement, params = _screen_pop(actor, phone, email, region, default_region)
+    return cards.read(session, statement, params)
+
+
+def lookup_cards(
+    db: Database,
+    *,
+    actor: Actor,
+    phone: str | None,
+    email: str | None,
+    region: str | None,
+    default_region: str,
+) -> list[dict[str, Any]]:
+    """`lookup` for the screen-pop route: the same cards as plain dicts in the API shape,
+    read with one statement outside any session (see `Database.statement_read`)."""
+    statement, params = _screen_pop(actor, phone, email, region, default_region)
+    return db.statement_read(lambda cursor, dialect: cards.rows(cursor, dialect, statement, params))
+
+
+def _screen_pop(
+    actor: Actor, phone: str | None, email: str | None, region: str | None, default_region: str
+) -> tuple[Select[Any], dict[str, Any]]:
+    """The statement and parameters of a screen pop, from a phone number or an e-mail."""
     actor.require(Permission.CUSTOMER_READ)
     if bool(phone) == bool(email):
         raise Invalid(
@@ -628,9 +652,8 @@ def lookup(
         region = check_region(region or default_region)
         line = phone_line(phone, region)  # cached: the same callers ring again
         normalized = line[0] if line else normalize_phone(phone, region=region, field="phone")
-        return cards.read(session, cards.OWNERS_OF_PHONE, {"normalized": normalized})
-    normalized = normalize_email(email or "", field="email")
-    return cards.read(session, cards.OWNERS_OF_EMAIL, {"normalized": normalized})
+        return cards.OWNERS_OF_PHONE, {"normalized": normalized}
+    return cards.OWNERS_OF_EMAIL, {"normalized": normalize_email(email or "", field="email")}
 
 
 def read_card(session: Session, *, actor: Actor, customer_id: int) -> CustomerRead:
