@@ -65,6 +65,31 @@ def test_an_inbound_call_lands_on_the_callers_card(agent, ewa):
     assert (top["kind"], top["id"], top["channel"]) == ("interaction", result["id"], "voice")
 
 
+def test_last_interaction_moves_forward_only_for_each_customer_of_a_batch(agent, ewa):
+    jan = create_customer(
+        agent, first_name="Jan", contact_points=[{"type": "phone", "value": "+48 22 555 01 23"}]
+    )
+    later, earlier = NOW + dt.timedelta(hours=2), NOW - dt.timedelta(days=3)
+    items = [
+        call("m-1", started_at=NOW.isoformat()),
+        call("m-2", started_at=later.isoformat()),  # Ewa's latest, in the middle of the batch
+        call("m-3", started_at=earlier.isoformat()),
+        call("m-4", **{"from": "+48 22 555 01 23"}, started_at=earlier.isoformat()),
+    ]
+    results = agent.post("/api/v1/interactions/batch", json={"items": items}).json()["items"]
+    assert [r["result"] for r in results] == ["created"] * 4
+
+    def last(customer):
+        return agent.get(f"/api/v1/customers/{customer['id']}").json()["last_interaction_at"]
+
+    assert last(ewa).startswith(later.strftime("%Y-%m-%dT%H:%M"))
+    assert last(jan).startswith(earlier.strftime("%Y-%m-%dT%H:%M"))
+    older = [call("m-5", started_at=NOW.isoformat()), call("m-6", **{"from": "+48225550123"})]
+    agent.post("/api/v1/interactions/batch", json={"items": older})
+    assert last(ewa).startswith(later.strftime("%Y-%m-%dT%H:%M"))  # never back
+    assert last(jan).startswith(NOW.strftime("%Y-%m-%dT%H:%M"))  # forward
+
+
 def test_sending_again_creates_nothing(agent, ewa):
     first = agent.post("/api/v1/interactions", json=call("c-1"))
     again = agent.post("/api/v1/interactions", json=call("c-1", body="changed"))

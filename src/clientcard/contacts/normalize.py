@@ -59,11 +59,21 @@ def try_normalize_phone(value: str, *, region: str) -> str | None:
 
 
 def normalize_email(value: str, *, field: str = "value") -> str:
+    normalized, problem = _email_of(value.strip())
+    if problem is not None:
+        raise Invalid.field(field, f"is not a valid e-mail address: {problem}")
+    return normalized
+
+
+@functools.lru_cache(maxsize=65_536)
+def _email_of(value: str) -> tuple[str, str | None]:
+    """(normalized, None) or ("", why it is not valid). Cached, as `phone_line` is: the
+    same senders write again and again."""
     try:
-        result = validate_email(value.strip(), check_deliverability=False)
+        result = validate_email(value, check_deliverability=False)
     except EmailNotValidError as exc:
-        raise Invalid.field(field, f"is not a valid e-mail address: {exc}") from None
-    return result.normalized.lower()
+        return "", str(exc)
+    return result.normalized.lower(), None
 
 
 def normalize_text(value: str) -> str:
