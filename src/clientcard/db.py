@@ -10,6 +10,7 @@ changes with ``SELECT ... FOR UPDATE``.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -84,6 +85,8 @@ def _configure_sqlite(engine: Engine, settings: Settings) -> None:
         # in memory across a large base (measured in bench/, "lookup by phone (raw SQL)").
         cursor.execute(f"PRAGMA cache_size=-{int(settings.sqlite_cache_mb) * 1024}")
         cursor.execute(f"PRAGMA mmap_size={int(settings.sqlite_mmap_mb) * 1024 * 1024}")
+        # Checkpoints run in the background (`Checkpointer`), not inside commits.
+        cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -104,6 +107,7 @@ class Database:
         # SQLite's driver already runs in autocommit mode, and a file opens in microseconds;
         # on PostgreSQL single-statement reads get a pool of their own (see `statement_read`).
         self._statement_engine = engine if self.is_sqlite else _autocommit_twin(engine)
+        self.checkpointer = Checkpointer(engine) if self.is_sqlite else None
         info = {_DATABASE: self}
         self._read = sessionmaker(engine, expire_on_commit=False, autoflush=True, info=info)
         self._write = sessionmaker(
@@ -132,6 +136,8 @@ class Database:
             yield session
             session.commit()
             callbacks = session.info.pop(_AFTER_COMMIT, [])
+            if self.checkpointer is not None:
+                self.checkpointer.kick()
         except BaseException:
             session.info.pop(_AFTER_COMMIT, None)
             session.rollback()
@@ -170,9 +176,75 @@ class Database:
         raise AssertionError("unreachable")
 
     def dispose(self) -> None:
+        if self.checkpointer is not None:
+            self.checkpointer.stop()
         self.engine.dispose()
         if self._statement_engine is not self.engine:
             self._statement_engine.dispose()
+
+
+class Checkpointer:
+    """Copies SQLite's write-ahead log into the database file, in a thread of its own.
+
+    SQLite's automatic checkpoint runs inside the commit that crosses its threshold. With
+    the random index pages a batch of interactions touches in a large base, that made the
+    commit several times slower than writing and syncing the log itself (see
+    docs/benchmarks.md). So the engine's connections do not checkpoint
+    (`wal_autocheckpoint=0`) and this thread runs a PASSIVE checkpoint after each write's
+    commit (`kick`), and every few seconds in case a write came from elsewhere. A PASSIVE
+    checkpoint blocks neither readers nor writers, and durability does not depend on it: a
+    commit has synced the log already. The thread starts with the first kick.
+    """
+
+    IDLE_SECONDS = 5.0
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._wake = threading.Event()
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+        self._start = threading.Lock()
+        self.completed = 0  # checkpoints run, for tests and diagnostics
+
+    def kick(self) -> None:
+        if self._thread is None:
+            with self._start:
+                if self._thread is None and not self._stopping:
+                    self._thread = threading.Thread(
+                        target=self._run, name="clientcard-checkpointer", daemon=True
+                    )
+                    self._thread.start()
+        self._wake.set()
+
+    def checkpoint(self) -> tuple[int, int, int]:
+        """One PASSIVE checkpoint now: (busy, frames in the log, frames checkpointed)."""
+        connection = self._engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            busy, frames, done = cursor.fetchone()
+            cursor.close()
+        finally:
+            connection.close()
+        self.completed += 1
+        return busy, frames, done
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait(self.IDLE_SECONDS)
+            if self._stopping:
+                return
+            self._wake.clear()
+            try:
+                self.checkpoint()
+            except Exception:  # the next kick tries again; the log only grows meanwhile
+                log.exception("a background checkpoint failed")
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
 
 
 def _autocommit_twin(engine: Engine) -> Engine:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import BigInteger, column, or_, select, update, values
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, selectinload
@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session, selectinload
 from clientcard.audit import service as audit
 from clientcard.auth.actor import Actor, Permission
 from clientcard.auth.models import User
-from clientcard.base import UTCDateTime
 from clientcard.campaigns.models import Campaign
 from clientcard.cases.models import Case
 from clientcard.contacts import service as contacts
@@ -491,26 +490,24 @@ def _row(item: _Item, actor: Actor) -> dict[str, Any]:
 
 def _move_last_interaction(session: Session, latest: dict[int, dt.datetime]) -> None:
     """Moves each customer's last-interaction date forward (never back). Not a card edit:
-    the version stays, so an agent's open form does not go stale. One UPDATE ... FROM a
-    VALUES list per 500 customers (SQLite 3.33 or later), not one statement per customer."""
+    the version stays, so an agent's open form does not go stale."""
+    if not latest:
+        return
     table = Customer.__table__
-    pairs = sorted(latest.items())
-    for start in range(0, len(pairs), 500):
-        moved = values(column("id", BigInteger), column("at", UTCDateTime), name="moved").data(
-            pairs[start : start + 500]
-        )
-        moved = moved.cte("moved")
-        session.connection().execute(
-            update(table)
-            .where(table.c.id == moved.c.id)
-            .where(
-                or_(
-                    table.c.last_interaction_at.is_(None),
-                    table.c.last_interaction_at < moved.c.at,
-                )
+    statement = (
+        update(table)
+        .where(table.c.id == bindparam("b_id"))
+        .where(
+            or_(
+                table.c.last_interaction_at.is_(None),
+                table.c.last_interaction_at < bindparam("b_at"),
             )
-            .values(last_interaction_at=moved.c.at)
         )
+        .values(last_interaction_at=bindparam("b_at"))
+    )
+    session.connection().execute(
+        statement, [{"b_id": cid, "b_at": at} for cid, at in sorted(latest.items())]
+    )
 
 
 # ---- reading -----------------------------------------------------------------------------
