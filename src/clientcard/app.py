@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -108,7 +110,14 @@ async def _unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
     settings = settings or get_settings()
     database = database or Database(make_engine(settings))
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await database.close_async()  # the screen pop's PostgreSQL pool of this loop
+
     app = FastAPI(
+        lifespan=lifespan,
         title="clientcard",
         version=__version__,
         description="The customer card of an omnichannel contact center.",

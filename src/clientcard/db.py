@@ -9,6 +9,7 @@ changes with ``SELECT ... FOR UPDATE``.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from collections.abc import Callable, Iterator
@@ -108,6 +109,7 @@ class Database:
         # on PostgreSQL single-statement reads get a pool of their own (see `statement_read`).
         self._statement_engine = engine if self.is_sqlite else _autocommit_twin(engine)
         self.checkpointer = Checkpointer(engine) if self.is_sqlite else None
+        self._async_pools: dict[asyncio.AbstractEventLoop, asyncio.Task[Any]] = {}
         info = {_DATABASE: self}
         self._read = sessionmaker(engine, expire_on_commit=False, autoflush=True, info=info)
         self._write = sessionmaker(
@@ -175,12 +177,73 @@ class Database:
                 connection.close()  # back to the pool (a no-op after invalidate)
         raise AssertionError("unreachable")
 
+    async def fetch_all(self, sql: str, values: Any) -> list[Any]:
+        """The rows of one read statement (SQL of this engine's dialect), for async routes:
+        the screen pop. SQLite runs it on the caller's thread through `statement_read` (a
+        read of the file costs less than a hop to a worker thread). PostgreSQL runs it on
+        an asyncio pool of autocommit connections, one pool per event loop, so that a read
+        waiting for the server holds neither the event loop nor a thread, and no thread
+        hand-off or lock contention is paid per request. A connection found dead is
+        dropped and the read runs once more; errors surface as SQLAlchemy's."""
+        if self.is_sqlite:
+            return self.statement_read(lambda cursor, _: _fetch_all(cursor, sql, values))
+        import psycopg
+
+        pool = await self._async_pool()
+        for attempt in (1, 2):
+            connection = None
+            try:
+                async with pool.connection() as connection:
+                    cursor = await connection.execute(sql, values)
+                    return await cursor.fetchall()
+            except psycopg.Error as exc:
+                dead = connection is not None and (connection.broken or connection.closed)
+                if not (dead and attempt == 1):
+                    raise DBAPIError.instance(
+                        sql, values, exc, psycopg.Error, connection_invalidated=dead
+                    ) from exc
+                await pool.check()  # the server went away: drop its other connections too
+        raise AssertionError("unreachable")
+
+    async def _async_pool(self) -> Any:
+        loop = asyncio.get_running_loop()
+        opening = self._async_pools.get(loop)
+        if opening is None:
+            opening = self._async_pools[loop] = loop.create_task(self._open_async_pool())
+        return await opening
+
+    async def _open_async_pool(self) -> Any:
+        from psycopg_pool import AsyncConnectionPool
+
+        url = self.engine.url.set(drivername="postgresql")
+        pool = AsyncConnectionPool(
+            url.render_as_string(hide_password=False),
+            min_size=1,
+            max_size=max(2, self.engine.pool.size() if hasattr(self.engine.pool, "size") else 5),
+            kwargs={"autocommit": True},
+            open=False,
+            name="clientcard-reads",
+        )
+        await pool.open()
+        return pool
+
+    async def close_async(self) -> None:
+        """Closes the async pool of the running event loop (at the app's shutdown)."""
+        opening = self._async_pools.pop(asyncio.get_running_loop(), None)
+        if opening is not None:
+            await (await opening).close()
+
     def dispose(self) -> None:
         if self.checkpointer is not None:
             self.checkpointer.stop()
         self.engine.dispose()
         if self._statement_engine is not self.engine:
             self._statement_engine.dispose()
+
+
+def _fetch_all(cursor: Any, sql: str, values: Any) -> list[Any]:
+    cursor.execute(sql, values)
+    return cursor.fetchall()
 
 
 class Checkpointer:

@@ -100,11 +100,6 @@ async def hot_read(ctx: Ctx, work: Callable[[Session], T]) -> T:
     return run() if ctx.db.is_sqlite else await run_in_threadpool(run)
 
 
-async def hot_call(ctx: Ctx, work: Callable[[], T]) -> T:
-    """`hot_read` for work that reads without a session (`Database.statement_read`)."""
-    return work() if ctx.db.is_sqlite else await run_in_threadpool(work)
-
-
 M = TypeVar("M", bound=BaseModel)
 
 

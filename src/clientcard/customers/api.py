@@ -22,7 +22,6 @@ from clientcard.http import (
     context,
     etag,
     expected_version,
-    hot_call,
     hot_read,
     query_model,
     query_parameters,
@@ -195,15 +194,12 @@ async def lookup(request: Request) -> Response:
     query itself. Its cards are dicts in the `LookupResult` shape, serialized once, here."""
     ctx = await authenticated(request)
     query = query_model(request, ScreenPopQuery)
-    cards = await hot_call(
-        ctx,
-        lambda: service.lookup_cards(
-            ctx.db,
-            actor=ctx.actor,
-            phone=query.phone,
-            email=query.email,
-            region=query.region,
-            default_region=ctx.settings.default_region,
-        ),
+    cards = await service.lookup_cards(
+        ctx.db,
+        actor=ctx.actor,
+        phone=query.phone,
+        email=query.email,
+        region=query.region,
+        default_region=ctx.settings.default_region,
     )
     return Response(to_json({"items": cards}), media_type="application/json")

@@ -5,7 +5,8 @@ recently active first) left-joined to their contact points. One statement is one
 on both databases, so the read needs no transaction of its own, and it is one round trip to
 PostgreSQL. Each statement is compiled once per dialect and run on a bare DB-API cursor; its
 rows pass through the columns' own result processors straight into the API shape as plain
-dicts, which the screen pop serializes as they are. `read` wraps them in the response models
+dicts, which the screen pop serializes as they are (on PostgreSQL it reads on an asyncio
+pool, see `Database.fetch_all`). `read` wraps them in the response models
 for the callers that want models; they are built without validating the rows again (they
 come from our own tables).
 """
@@ -24,6 +25,7 @@ from clientcard.contacts.normalize import PHONE_TYPES
 from clientcard.contacts.schemas import ContactPointRead
 from clientcard.customers.models import Customer
 from clientcard.customers.schemas import CustomerRead, gravatar_for
+from clientcard.db import Database
 
 LOOKUP_LIMIT = 20
 _customers = Customer.__table__
@@ -69,10 +71,13 @@ class Compiled:
     positional: tuple[str, ...] | None  # parameter order for positional paramstyles
     processors: tuple[Callable[[Any], Any] | None, ...]
 
-    def execute(self, cursor: Any, params: dict[str, Any]) -> list[Any]:
+    def values(self, params: dict[str, Any]) -> Any:
+        """The DB-API parameters for `params`: a tuple or a dict, by paramstyle."""
         merged = {**self.defaults, **params}
-        values = tuple(merged[n] for n in self.positional) if self.positional else merged
-        cursor.execute(self.sql, values)
+        return tuple(merged[n] for n in self.positional) if self.positional else merged
+
+    def execute(self, cursor: Any, params: dict[str, Any]) -> list[Any]:
+        cursor.execute(self.sql, self.values(params))
         return cursor.fetchall()
 
 
@@ -98,18 +103,31 @@ def compile_for(statement: Select[Any], dialect: Dialect, params: dict[str, Any]
     return found
 
 
+async def read_rows(
+    db: Database, statement: Select[Any], params: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """The cards a statement of this module selects, as dicts in the API shape
+    (`CustomerRead` with its `contact_points`), read outside any session
+    (`Database.fetch_all`)."""
+    compiled = compile_for(statement, db.engine.dialect, params)
+    return _assemble(compiled, await db.fetch_all(compiled.sql, compiled.values(params)))
+
+
 def rows(
     cursor: Any, dialect: Dialect, statement: Select[Any], params: dict[str, Any]
 ) -> list[dict[str, Any]]:
-    """The cards a statement of this module selects, as dicts in the API shape
-    (`CustomerRead` with its `contact_points`)."""
+    """`read_rows` on a cursor the caller holds."""
     compiled = compile_for(statement, dialect, params)
+    return _assemble(compiled, compiled.execute(cursor, params))
+
+
+def _assemble(compiled: Compiled, fetched: list[Any]) -> list[dict[str, Any]]:
     width = len(_CARD_FIELDS)
     card_fields = tuple(zip(_CARD_FIELDS, compiled.processors[:width], strict=True))
     point_fields = tuple(zip(_POINT_FIELDS, compiled.processors[width:], strict=True))
     cards: list[dict[str, Any]] = []
     card: dict[str, Any] = {"id": None}
-    for row in compiled.execute(cursor, params):
+    for row in fetched:
         if row[0] != card["id"]:  # the customer's columns repeat on each of its points
             card = {n: p(v) if p else v for (n, p), v in zip(card_fields, row, strict=False)}
             card["avatar_url"] = None

@@ -620,7 +620,7 @@ def lookup(
     return cards.read(session, statement, params)
 
 
-def lookup_cards(
+async def lookup_cards(
     db: Database,
     *,
     actor: Actor,
@@ -630,9 +630,9 @@ def lookup_cards(
     default_region: str,
 ) -> list[dict[str, Any]]:
     """`lookup` for the screen-pop route: the same cards as plain dicts in the API shape,
-    read with one statement outside any session (see `Database.statement_read`)."""
+    read with one statement outside any session (see `cards.read_rows`)."""
     statement, params = _screen_pop(actor, phone, email, region, default_region)
-    return db.statement_read(lambda cursor, dialect: cards.rows(cursor, dialect, statement, params))
+    return await cards.read_rows(db, statement, params)
 
 
 def _screen_pop(
