@@ -18,6 +18,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import timeit
 from pathlib import Path
 from typing import Any
 
@@ -133,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     keys = {(d.backend, d.size): generate.sample_keys(d, args.keys) for d in datasets}
 
     load_before = os.getloadavg()
+    cpu_reference = _cpu_reference()
     plans = {}
     if screenpop:
         plans = {
@@ -205,11 +207,12 @@ def main(argv: list[str] | None = None) -> int:
             for query, plan in queries.items():
                 console.print(Panel(plan, title=f"{name}: {query}", expand=False))
     print_results(measurements, loads, ingestion)
-    load = {"before": load_before, "after": os.getloadavg()}
+    load = {"before": load_before, "after": os.getloadavg(), "cpu_reference_s": cpu_reference}
     console.print(
         f"[dim]Load average (1, 5, 15 min) before the timings {_loads(load['before'])}, "
         f"after {_loads(load['after'])} on {os.cpu_count()} CPUs: other work on the machine "
-        "shows up in p99.[/dim]"
+        f"shows up in p99. CPU reference: {cpu_reference:.3f} s for a fixed pure-Python loop "
+        "(lower is faster; compare runs on different machines by it).[/dim]"
     )
     path = write_json(
         args,
@@ -451,11 +454,18 @@ def print_results(
         return
     console.print(
         f"[dim]In-process: {len(lookups[0].samples_ms)} known keys "
-        "per row after a warm-up; service rows include a Database.read() session and "
-        "CustomerRead.of for every card; raw SQL rows send the same SELECTs through the DB-API "
-        f"cursor. Flat: p99 at the largest size <= {FLAT_FACTOR:g}x the smallest's. Server CPU "
-        "per request is in the JSON.[/dim]"
+        "per row after a warm-up; service rows run what the route runs (the screen pop: "
+        "service.lookup_cards awaited in an event loop, then the JSON; GET customer: "
+        "read_card in a Database.read() session, then the JSON); raw SQL rows send the same "
+        "single SELECT through a bare DB-API cursor. Flat: p99 at the largest size <= "
+        f"{FLAT_FACTOR:g}x the smallest's. Server CPU per request is in the JSON.[/dim]"
     )
+
+
+def _cpu_reference() -> float:
+    """Seconds for a fixed pure-Python workload, best of three: the figures above scale
+    with it from one machine to another."""
+    return min(timeit.repeat("sum(range(1000))", number=20_000, repeat=3))
 
 
 def _environment(datasets: list[generate.Dataset]) -> dict[str, Any]:

@@ -15,9 +15,11 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-from sqlalchemy import Dialect, Engine, create_engine, event
+import psycopg
+from psycopg_pool import AsyncConnectionPool
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
@@ -28,7 +30,6 @@ _IMMEDIATE = "clientcard_write"
 _AFTER_COMMIT = "clientcard_after_commit"
 _DATABASE = "clientcard_database"
 log = logging.getLogger("clientcard.db")
-T = TypeVar("T")
 
 
 def after_commit(session: Session, callback: Callable[[], None]) -> None:
@@ -99,15 +100,12 @@ def _configure_sqlite(engine: Engine, settings: Settings) -> None:
 
 
 class Database:
-    """An engine plus the two kinds of session the app uses, read and write, and the bare
-    single-statement read of the hot paths."""
+    """An engine plus the two kinds of session the app uses, read and write, and the
+    single-statement read of the screen pop (`fetch_all`)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.is_sqlite = engine.dialect.name == "sqlite"
-        # SQLite's driver already runs in autocommit mode, and a file opens in microseconds;
-        # on PostgreSQL single-statement reads get a pool of their own (see `statement_read`).
-        self._statement_engine = engine if self.is_sqlite else _autocommit_twin(engine)
         self.checkpointer = Checkpointer(engine) if self.is_sqlite else None
         self._async_pools: dict[asyncio.AbstractEventLoop, asyncio.Task[Any]] = {}
         info = {_DATABASE: self}
@@ -148,47 +146,16 @@ class Database:
             session.close()
         _run_callbacks(callbacks)
 
-    def statement_read(self, work: Callable[[Any, Dialect], T]) -> T:
-        """Runs `work(cursor, dialect)`, which reads with one statement, on a bare DB-API
-        cursor: no ORM session and no transaction of its own, since one statement is one
-        snapshot. This is the screen pop's path, where a session's bookkeeping cost more
-        than the query. On PostgreSQL the connection is in autocommit mode and is not
-        pinged when taken from the pool, so the read is one round trip instead of four
-        (ping, BEGIN, SELECT, ROLLBACK); a connection found dead is dropped and the read
-        runs once more on a new one. Driver errors surface as SQLAlchemy's (`DBAPIError`
-        and its kinds), as they do from sessions."""
-        engine = self._statement_engine
-        dialect = engine.dialect
-        for attempt in (1, 2):
-            connection = engine.raw_connection()
-            cursor = connection.cursor()
-            try:
-                return work(cursor, dialect)
-            except dialect.loaded_dbapi.Error as exc:
-                dead = dialect.is_disconnect(exc, connection.dbapi_connection, cursor)
-                if dead:
-                    connection.invalidate(exc)
-                if not (dead and attempt == 1):
-                    raise DBAPIError.instance(
-                        None, None, exc, dialect.loaded_dbapi.Error, connection_invalidated=dead
-                    ) from exc
-            finally:
-                cursor.close()
-                connection.close()  # back to the pool (a no-op after invalidate)
-        raise AssertionError("unreachable")
-
     async def fetch_all(self, sql: str, values: Any) -> list[Any]:
         """The rows of one read statement (SQL of this engine's dialect), for async routes:
-        the screen pop. SQLite runs it on the caller's thread through `statement_read` (a
+        the screen pop. SQLite runs it on the caller's thread on a bare pooled cursor (a
         read of the file costs less than a hop to a worker thread). PostgreSQL runs it on
         an asyncio pool of autocommit connections, one pool per event loop, so that a read
         waiting for the server holds neither the event loop nor a thread, and no thread
         hand-off or lock contention is paid per request. A connection found dead is
         dropped and the read runs once more; errors surface as SQLAlchemy's."""
         if self.is_sqlite:
-            return self.statement_read(lambda cursor, _: _fetch_all(cursor, sql, values))
-        import psycopg
-
+            return self._fetch_all_here(sql, values)
         pool = await self._async_pool()
         for attempt in (1, 2):
             connection = None
@@ -205,6 +172,20 @@ class Database:
                 await pool.check()  # the server went away: drop its other connections too
         raise AssertionError("unreachable")
 
+    def _fetch_all_here(self, sql: str, values: Any) -> list[Any]:
+        connection = self.engine.raw_connection()
+        cursor = connection.cursor()
+        try:
+            cursor.execute(sql, values)
+            return cursor.fetchall()
+        except self.engine.dialect.loaded_dbapi.Error as exc:
+            raise DBAPIError.instance(
+                sql, values, exc, self.engine.dialect.loaded_dbapi.Error
+            ) from exc
+        finally:
+            cursor.close()
+            connection.close()  # back to the pool
+
     async def _async_pool(self) -> Any:
         loop = asyncio.get_running_loop()
         opening = self._async_pools.get(loop)
@@ -213,8 +194,6 @@ class Database:
         return await opening
 
     async def _open_async_pool(self) -> Any:
-        from psycopg_pool import AsyncConnectionPool
-
         url = self.engine.url.set(drivername="postgresql")
         pool = AsyncConnectionPool(
             url.render_as_string(hide_password=False),
@@ -237,13 +216,6 @@ class Database:
         if self.checkpointer is not None:
             self.checkpointer.stop()
         self.engine.dispose()
-        if self._statement_engine is not self.engine:
-            self._statement_engine.dispose()
-
-
-def _fetch_all(cursor: Any, sql: str, values: Any) -> list[Any]:
-    cursor.execute(sql, values)
-    return cursor.fetchall()
 
 
 class Checkpointer:
@@ -308,16 +280,3 @@ class Checkpointer:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=30)
-
-
-def _autocommit_twin(engine: Engine) -> Engine:
-    """A second engine on the same PostgreSQL database for `Database.statement_read`: its
-    connections are in autocommit mode and are not pinged at checkout."""
-    pool = engine.pool
-    return create_engine(
-        engine.url,
-        isolation_level="AUTOCOMMIT",
-        pool_size=pool.size() if hasattr(pool, "size") else 5,
-        max_overflow=20,
-        pool_pre_ping=False,
-    )

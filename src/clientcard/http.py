@@ -85,7 +85,7 @@ T = TypeVar("T")
 
 
 async def hot_read(ctx: Ctx, work: Callable[[Session], T]) -> T:
-    """Runs a short read (the screen pop, the card) in a read unit of work.
+    """Runs a short read (the card GET) in a read unit of work.
 
     On embedded SQLite such a read returns in tens of microseconds, so it runs on the event
     loop: the hop to a worker thread, and the GIL contention among those threads under load,

@@ -214,11 +214,45 @@ def test_several_matches_are_flagged_and_listed(agent, ewa):
     assert agent.get("/api/v1/interactions?ambiguous=true").json()["items"] == []
 
 
+def test_addresses_in_normalized_form_and_any_other_find_the_same_cards(agent, ewa):
+    """Numbers in E.164 and plain e-mail addresses are matched without being parsed; the
+    answer must be what reading them fully gives, including for the ones that match
+    nobody as written."""
+    london = create_customer(
+        agent,
+        first_name="Liam",
+        contact_points=[
+            {"type": "phone", "value": "+44 20 7946 0000"},
+            {"type": "email", "value": "Liam.Smith@Example.co.uk"},
+        ],
+    )
+    items = [
+        call("n-1", **{"from": "+48601234567"}),
+        call("n-2", **{"from": "0048 601 234 567"}),
+        call("n-3", **{"from": "+4402079460000"}),  # a trunk 0 kept: +44 20 7946 0000
+        call("n-4", channel="whatsapp", **{"from": "+48601234567"}),
+        call("n-5", channel="email", **{"from": "LIAM.SMITH@EXAMPLE.CO.UK"}),
+        call("n-6", channel="email", **{"from": " liam.smith@example.co.uk "}),
+        call("n-7", **{"from": "+48601234568"}),  # valid, unknown: a new lead
+    ]
+    results = agent.post("/api/v1/interactions/batch", json={"items": items}).json()["items"]
+    assert [r["result"] for r in results] == ["created"] * 7
+    owners = [r["customer_id"] for r in results]
+    assert owners[:6] == [ewa["id"], ewa["id"], london["id"], ewa["id"], london["id"], london["id"]]
+    lead = agent.get(f"/api/v1/customers/{owners[6]}").json()
+    assert lead["id"] not in (ewa["id"], london["id"])
+    assert [(p["type"], p["normalized"]) for p in lead["contact_points"]] == [
+        ("mobile", "+48601234568")
+    ]
+
+
 @pytest.mark.parametrize(
     ("fields", "field"),
     [
         ({"from": None}, "from"),
         ({"from": "not a phone"}, "from"),
+        ({"from": "+4800000000"}, "from"),  # written as E.164, but no valid number
+        ({"channel": "email", "from": "ana@@example.pl"}, "from"),
         ({"started_at": "2026-11-20T10:00:00"}, "started_at"),
         ({"customer_id": 987654}, "customer_id"),
         ({"case_id": 987654}, "case_id"),

@@ -38,6 +38,8 @@ from clientcard.pagination import MAX_LIMIT, decode_cursor, encode_cursor
 ORIGIN = "ingestion"
 PREVIEW_LENGTH = 140
 _SPACES = re.compile(r"\s+")
+_E164 = re.compile(r"\+[1-9]\d{6,14}")
+_PLAIN_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 _NEVER = dt.datetime.min.replace(tzinfo=dt.UTC)
 
 
@@ -49,6 +51,7 @@ class _Item:
     ambiguous: bool = False
     candidates: list[int] = field(default_factory=list)
     point: tuple[str, str, str] | None = None  # (type, value as given, normalized)
+    quick: bool = False  # point read by `quick_point_of`, not yet by the libraries
     errors: list[FieldError] = field(default_factory=list)
     repeats: list[_Item] = field(default_factory=list)  # the same item again in the batch
 
@@ -271,51 +274,53 @@ def _check_references(session: Session, pending: list[_Item]) -> None:
             item.customer_id = data.customer_id
 
 
+def quick_point_of(data: InteractionIn) -> tuple[str, str, str] | None:
+    """(type, value, normalized) of a customer-side address already in its normalized
+    form (+E.164 as telephony platforms send it, an ASCII e-mail address in any case), read
+    without the phone and e-mail libraries; None for anything else. It only serves to find
+    an existing contact point, whose normalized value was checked when it was stored: an
+    address this reading finds no owner for is read again fully (`contact_point_of`)."""
+    _, value = customer_side(data)
+    if not value:
+        return None
+    value = value.strip()
+    channel = data.channel
+    if channel in ("voice", "sms", "whatsapp") and _E164.fullmatch(value):
+        return ("whatsapp" if channel == "whatsapp" else "phone"), value, value
+    if channel == "email" and value.isascii() and _PLAIN_EMAIL.fullmatch(value):
+        return "email", value, value.lower()
+    return None
+
+
 def _resolve(session: Session, actor: Actor, pending: list[_Item], default_region: str) -> None:
     """Finds each item's customer by its contact point; an unknown one becomes a new lead,
-    several matches go to the most recently active one, flagged as ambiguous."""
+    several matches go to the most recently active one, flagged as ambiguous. Addresses
+    already in normalized form are matched first without being parsed (`quick_point_of`);
+    only the others, and those that match nobody, go through the phone and e-mail
+    libraries."""
+    unresolved: list[_Item] = []
     for item in pending:
-        try:
-            item.point = contact_point_of(item.data, default_region=default_region)
-        except Invalid as exc:
-            if item.customer_id is None:
-                item.errors.extend(exc.errors)
-    unresolved = [i for i in pending if i.customer_id is None and not i.errors]
-    wanted = {i.point[2] for i in unresolved if i.point}
-    owners: dict[str, list[tuple[int, str, dt.datetime | None]]] = defaultdict(list)
-    values = list(wanted)
-    for start in range(0, len(values), 500):
-        rows = session.execute(
-            select(
-                ContactPoint.normalized,
-                ContactPoint.customer_id,
-                ContactPoint.type,
-                Customer.last_interaction_at,
-            )
-            .join(Customer, Customer.id == ContactPoint.customer_id)
-            .where(
-                ContactPoint.normalized.in_(values[start : start + 500]),
-                Customer.deleted_at.is_(None),
-            )
-        )
-        for normalized, customer_id, kind, last in rows:
-            owners[normalized].append((customer_id, kind, last))
-
+        quick = quick_point_of(item.data) if item.customer_id is None else None
+        if quick is not None:
+            item.point, item.quick = quick, True
+            unresolved.append(item)
+        elif _read_point(item, default_region) and item.customer_id is None:
+            unresolved.append(item)
     unknown: dict[tuple[str, str], list[_Item]] = defaultdict(list)
-    for item in unresolved:
+    read_again: list[_Item] = []
+    for item in _match_owners(session, unresolved):
+        if item.quick:  # matched nobody: read it fully, it may be invalid or another number
+            quick_value = item.point[2] if item.point else None
+            if not _read_point(item, default_region):
+                continue
+            if item.point and item.point[2] != quick_value:
+                read_again.append(item)
+                continue
         assert item.point is not None
-        kind, _, normalized = item.point
-        types = set(_matching_types(kind))
-        found = {cid: last for cid, t, last in owners.get(normalized, []) if t in types}
-        if len(found) == 1:
-            item.customer_id = next(iter(found))
-        elif found:
-            ordered = sorted(
-                found, key=lambda cid: (found[cid] is not None, found[cid] or 0, cid), reverse=True
-            )
-            item.customer_id, item.ambiguous, item.candidates = ordered[0], True, sorted(found)
-        else:
-            unknown[(kind, normalized)].append(item)
+        unknown[(item.point[0], item.point[2])].append(item)
+    for item in _match_owners(session, read_again):
+        assert item.point is not None
+        unknown[(item.point[0], item.point[2])].append(item)
     if not unknown:
         return
     # One new lead per unknown address, all created at once; the first item's lead source.
@@ -329,6 +334,58 @@ def _resolve(session: Session, actor: Actor, pending: list[_Item], default_regio
     for items, lead in zip(unknown.values(), leads, strict=True):
         for item in items:
             item.customer_id = lead.id
+
+
+def _read_point(item: _Item, default_region: str) -> bool:
+    """Reads the item's address fully; an invalid one is the item's error unless the item
+    names its customer (then the address only goes unrecorded)."""
+    try:
+        item.point = contact_point_of(item.data, default_region=default_region)
+    except Invalid as exc:
+        item.point = None
+        if item.customer_id is None:
+            item.errors.extend(exc.errors)
+        return False
+    item.quick = False
+    return True
+
+
+def _match_owners(session: Session, items: list[_Item]) -> list[_Item]:
+    """Sets each item's customer from the owners of its address; returns those with none."""
+    wanted = list({i.point[2] for i in items if i.point})
+    owners: dict[str, list[tuple[int, str, dt.datetime | None]]] = defaultdict(list)
+    for start in range(0, len(wanted), 500):
+        rows = session.execute(
+            select(
+                ContactPoint.normalized,
+                ContactPoint.customer_id,
+                ContactPoint.type,
+                Customer.last_interaction_at,
+            )
+            .join(Customer, Customer.id == ContactPoint.customer_id)
+            .where(
+                ContactPoint.normalized.in_(wanted[start : start + 500]),
+                Customer.deleted_at.is_(None),
+            )
+        )
+        for normalized, customer_id, kind, last in rows:
+            owners[normalized].append((customer_id, kind, last))
+    missed = []
+    for item in items:
+        assert item.point is not None
+        kind, _, normalized = item.point
+        types = set(_matching_types(kind))
+        found = {cid: last for cid, t, last in owners.get(normalized, []) if t in types}
+        if len(found) == 1:
+            item.customer_id = next(iter(found))
+        elif found:
+            ordered = sorted(
+                found, key=lambda cid: (found[cid] is not None, found[cid] or 0, cid), reverse=True
+            )
+            item.customer_id, item.ambiguous, item.candidates = ordered[0], True, sorted(found)
+        else:
+            missed.append(item)
+    return missed
 
 
 def _lead_of(item: _Item) -> CustomerCreate:
