@@ -3,12 +3,11 @@
 A card read is one statement: the customers a key selects (at most `LOOKUP_LIMIT`, most
 recently active first) left-joined to their contact points. One statement is one snapshot
 on both databases, so the read needs no transaction of its own, and it is one round trip to
-PostgreSQL. Each statement is compiled once per dialect and run on a bare DB-API cursor; its
-rows pass through the columns' own result processors straight into the API shape as plain
-dicts, which the screen pop serializes as they are (on PostgreSQL it reads on an asyncio
-pool, see `Database.fetch_all`). `read` wraps them in the response models
-for the callers that want models; they are built without validating the rows again (they
-come from our own tables).
+PostgreSQL. Each statement is compiled once per dialect; its rows pass through the columns'
+own result processors straight into the API shape as plain dicts. The screen pop reads them
+outside any session (`read_rows`, see `Database.fetch_all`) and serializes them as they
+are; `read` runs the same statement inside a session and wraps the dicts in the response
+models, built without validating the rows again (they come from our own tables).
 """
 
 from __future__ import annotations
