@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from clientcard.web import forms
+
 
 def test_malformed_json_is_422(agent):
     response = agent.post(
@@ -78,6 +80,18 @@ def test_ids_too_large_for_the_database_are_422_naming_them(agent):
     # A search for a long number is text, not an id: it is searched, not refused.
     assert agent.get("/api/v1/customers", params={"q": str(TOO_BIG)}).status_code == 200
     assert agent.get(f"/api/v1/customers/{customer['id']}").json()["version"] == 1
+
+
+def test_ids_written_with_non_decimal_digits_are_422_not_500(agent):
+    odd = "²" * 19  # digits to str.isdigit, not to int()
+    assert _fields(agent.get(f"/api/v1/customers/{odd}")) == ["customer_id"]
+    assert _fields(agent.get("/api/v1/customers", params={"around": odd})) == ["around"]
+
+
+def test_a_page_form_integer_with_non_decimal_digits_is_left_to_the_schema():
+    form = {"other_id": "²³", "position": "٣"}  # superscripts; an Arabic-Indic three
+    assert forms.integer(form, "other_id") == "²³"  # not a number: the schema names it
+    assert forms.integer(form, "position") == 3
 
 
 def test_a_batch_item_with_a_too_large_id_fails_alone(agent):

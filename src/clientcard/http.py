@@ -190,6 +190,7 @@ def check_integers(request: Request) -> None:
         return
     for name in _integer_params(route):
         for value in [request.path_params.get(name), *request.query_params.getlist(name)]:
-            digits = isinstance(value, str) and len(value) > 18 and value.lstrip("+-").isdigit()
+            # isdecimal, not isdigit: int() refuses digits such as "²", which isdigit accepts
+            digits = isinstance(value, str) and len(value) > 18 and value.lstrip("+-").isdecimal()
             if digits and abs(int(value)) > MAX_INTEGER:
                 raise Invalid.field(name, f"is out of range (at most {MAX_INTEGER} either way)")

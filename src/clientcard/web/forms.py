@@ -33,7 +33,8 @@ def integer(form: Form, name: str) -> int | str | None:
     value = text(form, name)
     if value is None:
         return None
-    if not value.lstrip("-").isdigit() or abs(int(value)) > MAX_INTEGER:
+    # isdecimal, not isdigit: int() refuses digits such as "²", which isdigit accepts
+    if not value.lstrip("-").isdecimal() or abs(int(value)) > MAX_INTEGER:
         return value  # the schema names it: not a number, or more than an id can be
     return int(value)
 
