@@ -34,6 +34,7 @@ def test_sqlite_commits_leave_checkpoints_to_the_background(tmp_path: Path):
             time.sleep(0.05)
         assert checkpointer.completed >= 1, "no checkpoint ran after the writes"
         _write_rows(database, 5)
+        checkpointer.stop()  # so that its own checkpoint cannot hold ours off (busy)
         busy, frames, done = checkpointer.checkpoint()
         assert busy == 0 and frames > 0 and done == frames  # everything reached the file
         with database.read() as session:
