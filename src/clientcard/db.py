@@ -12,14 +12,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import psycopg
 from psycopg_pool import AsyncConnectionPool
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, Table, create_engine, event, func, inspect, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
@@ -99,6 +101,140 @@ def _configure_sqlite(engine: Engine, settings: Settings) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+def reserve_ids(connection: Connection, table: Table, count: int) -> list[int]:
+    """`count` new ids for rows of `table` that the caller inserts in this transaction.
+    PostgreSQL draws them from the id column's sequence. SQLite takes the ones after the
+    table's highest: the ids it would give itself (an INTEGER PRIMARY KEY without
+    AUTOINCREMENT is the highest rowid plus one), and no other writer can take them, since
+    a write transaction holds the database lock from its first statement (BEGIN
+    IMMEDIATE). Knowing its ids, a batch of new rows goes in as one INSERT with no RETURNING
+    to match ids to rows."""
+    if count <= 0:
+        return []
+    column = table.autoincrement_column
+    assert column is not None, f"{table.name} has no generated id"
+    if connection.dialect.name == "sqlite":
+        highest = connection.execute(select(func.max(column))).scalar() or 0
+        return list(range(highest + 1, highest + 1 + count))
+    sequence = func.pg_get_serial_sequence(table.name, column.name)
+    return list(
+        connection.execute(
+            select(func.nextval(sequence)).select_from(func.generate_series(1, count))
+        ).scalars()
+    )
+
+
+def _number_new_rows(session: Session, _context: Any, _instances: Any) -> None:
+    """Gives the new objects of a SQLite write their ids before the flush, in the order they
+    were added (`reserve_ids`). Knowing the ids, the ORM sends each table's new rows as one
+    `executemany`, instead of one INSERT ... RETURNING per row, which is what it must do on
+    SQLite when the database numbers the rows: SQLite does not promise RETURNING rows in
+    the order of a multi-row INSERT."""
+    unnumbered: dict[Any, list[tuple[int, Any, str]]] = defaultdict(list)
+    for instance in session.new:
+        state = inspect(instance)
+        table = state.mapper.local_table
+        column = table.autoincrement_column
+        if column is None or len(state.mapper.primary_key) != 1:
+            continue
+        key = state.mapper.get_property_by_column(column).key
+        if getattr(instance, key) is None:
+            unnumbered[table].append((state.insert_order, instance, key))
+    for table, rows in unnumbered.items():
+        ids = reserve_ids(session.connection(), table, len(rows))
+        for id_, (_, instance, key) in zip(ids, sorted(rows, key=lambda r: r[0]), strict=True):
+            setattr(instance, key, id_)
+
+
+# Values per INSERT statement of `insert_many`: under SQLite's limit of bound parameters
+# (32,766) and PostgreSQL's (65,535).
+_VALUES_PER_STATEMENT = 12_000
+
+
+@dataclass(frozen=True)
+class _BulkInsert:
+    columns: tuple[str, ...]
+    processors: tuple[Callable[[Any], Any] | None, ...]
+    head: str  # INSERT INTO table (columns) VALUES
+    group: str  # one row's placeholders
+    tail: str  # ON CONFLICT ... RETURNING ...
+
+
+_bulk_inserts: dict[
+    tuple[str, str, tuple[str, ...], tuple[str, ...], tuple[str, ...]], _BulkInsert
+] = {}
+
+
+def _bulk_insert(
+    dialect: Any,
+    table: Table,
+    columns: tuple[str, ...],
+    skip: tuple[str, ...],
+    returning: tuple[str, ...],
+) -> _BulkInsert:
+    key = (dialect.name, table.name, columns, skip, returning)
+    found = _bulk_inserts.get(key)
+    if found is None:
+        quote = dialect.identifier_preparer.quote
+        mark = "?" if dialect.paramstyle == "qmark" else "%s"
+        tail = f" ON CONFLICT ({', '.join(map(quote, skip))}) DO NOTHING" if skip else ""
+        if returning:
+            tail += f" RETURNING {', '.join(map(quote, returning))}"
+        found = _bulk_inserts[key] = _BulkInsert(
+            columns,
+            tuple(
+                table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns
+            ),
+            f"INSERT INTO {quote(table.name)} ({', '.join(map(quote, columns))}) VALUES ",
+            "(" + ", ".join([mark] * len(columns)) + ")",
+            tail,
+        )
+    return found
+
+
+def insert_many(
+    connection: Connection,
+    table: Table,
+    rows: list[dict[str, Any]],
+    *,
+    skip_conflicts_on: tuple[str, ...] = (),
+    returning: tuple[str, ...] = (),
+) -> list[tuple[Any, ...]]:
+    """Inserts many rows of one table with multi-row INSERT statements, each value through
+    its column's own bind processing, and returns the `returning` columns of the rows
+    inserted (in no particular order). Rows that collide on the unique `skip_conflicts_on`
+    columns are left out (ON CONFLICT DO NOTHING, on both databases). Every row has the
+    keys of the first. This is SQLAlchemy's "insertmanyvalues" without its per-row
+    parameter bookkeeping, which costs more than the database's own work for ingestion's
+    batches of 1,000 interactions (see docs/benchmarks.md)."""
+    if not rows:
+        return []
+    dialect = connection.dialect
+    bulk = _bulk_insert(dialect, table, tuple(rows[0]), skip_conflicts_on, returning)
+    per_statement = max(1, _VALUES_PER_STATEMENT // len(bulk.columns))
+    pairs = tuple(zip(bulk.columns, bulk.processors, strict=True))
+    cursor = connection.connection.driver_connection.cursor()
+    inserted: list[tuple[Any, ...]] = []
+    try:
+        for start in range(0, len(rows), per_statement):
+            chunk = rows[start : start + per_statement]
+            values = [
+                process(row[name]) if process else row[name]
+                for row in chunk
+                for name, process in pairs
+            ]
+            sql = bulk.head + ", ".join([bulk.group] * len(chunk)) + bulk.tail
+            try:
+                cursor.execute(sql, values)
+            except dialect.loaded_dbapi.Error as exc:
+                raise DBAPIError.instance(sql, None, exc, dialect.loaded_dbapi.Error) from exc
+            if returning:
+                inserted.extend(tuple(r) for r in cursor.fetchall())
+    finally:
+        cursor.close()
+    return inserted
+
+
 class Database:
     """An engine plus the two kinds of session the app uses, read and write, and the
     single-statement read of the screen pop (`fetch_all`)."""
@@ -116,6 +252,8 @@ class Database:
             autoflush=True,
             info=info,
         )
+        if self.is_sqlite:
+            event.listen(self._write, "before_flush", _number_new_rows)
 
     @contextmanager
     def read(self) -> Iterator[Session]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -11,6 +12,8 @@ from sqlalchemy.orm import Session
 
 from clientcard.audit.models import AuditEntry
 from clientcard.auth.actor import Actor, Permission
+from clientcard.base import utcnow
+from clientcard.db import insert_many
 from clientcard.pagination import MAX_LIMIT, decode_cursor, encode_cursor
 
 
@@ -83,6 +86,34 @@ def record_created(
         changes=changes,
         origin=origin,
     )
+
+
+def record_created_many(
+    session: Session,
+    *,
+    actor: Actor,
+    entity: str,
+    created: Sequence[tuple[int, int | None, dict[str, Any]]],
+    origin: str = "api",
+) -> None:
+    """`record_created` for many rows of one entity, each given as (entity id, customer id,
+    snapshot), in one INSERT; the entries do not enter the session."""
+    now = utcnow()
+    entries = [
+        {
+            "at": now,
+            "actor_id": actor.user_id,
+            "actor": actor.username,
+            "action": f"{entity}.created",
+            "entity": entity,
+            "entity_id": entity_id,
+            "customer_id": customer_id,
+            "changes": diff({}, {k: v for k, v in snapshot.items() if v not in (None, [], "", {})}),
+            "origin": origin,
+        }
+        for entity_id, customer_id, snapshot in created
+    ]
+    insert_many(session.connection(), AuditEntry.__table__, entries)
 
 
 def customer_history(

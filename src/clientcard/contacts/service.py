@@ -39,6 +39,11 @@ def snapshot(point: ContactPoint) -> dict[str, Any]:
     return {name: getattr(point, name) for name in AUDITED_FIELDS}
 
 
+def snapshot_of(row: dict[str, Any]) -> dict[str, Any]:
+    """`snapshot` of a contact point row not loaded as an object."""
+    return {name: row[name] for name in AUDITED_FIELDS}
+
+
 def normalized_fields(
     values: dict[str, Any], *, default_region: str, prefix: str = ""
 ) -> dict[str, Any]:
@@ -222,6 +227,47 @@ def stage_points(
             chosen=point if item.primary else None,
         )
     return created
+
+
+def new_point_rows(
+    items: Sequence[ContactPointCreate], *, default_region: str, field_prefix: str = ""
+) -> list[dict[str, Any]]:
+    """The checked rows of a new customer's contact points, as `stage_points` would make
+    them on a customer without points (`customers.create_leads`): the same errors, one
+    primary point per type (the last one asked to be, else the first), no customer id, id
+    or timestamps yet."""
+    errors = ErrorCollector()
+    rows: list[dict[str, Any]] = []
+    for index, item in enumerate(items):
+        prefix = f"{field_prefix}{index}." if field_prefix else ""
+        try:
+            fields = normalized_fields(
+                item.model_dump(), default_region=default_region, prefix=prefix
+            )
+        except Invalid as exc:
+            errors.errors.extend(exc.errors)
+            continue
+        if any(r["type"] == item.type and r["normalized"] == fields["normalized"] for r in rows):
+            raise Conflict(
+                f"this {item.type} is given twice",
+                errors=[FieldError(f"{prefix}value", "already on this customer")],
+            )
+        rows.append(
+            {
+                "type": item.type,
+                "label": item.label,
+                "primary": item.primary,
+                **fields,
+                "version": 1,
+            }
+        )
+    errors.raise_if_any()
+    for kind in {r["type"] for r in rows}:
+        of_kind = [r for r in rows if r["type"] == kind]
+        keep = next((r for r in reversed(of_kind) if r["primary"]), of_kind[0])
+        for row in of_kind:
+            row["primary"] = row is keep
+    return rows
 
 
 def record_points(

@@ -12,8 +12,6 @@ from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import bindparam, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, selectinload
 
 from clientcard.audit import service as audit
@@ -28,6 +26,7 @@ from clientcard.contacts.schemas import ContactPointCreate
 from clientcard.customers import service as customers
 from clientcard.customers.models import Customer
 from clientcard.customers.schemas import CustomerCreate, LeadSource
+from clientcard.db import insert_many
 from clientcard.errors import FieldError, Invalid, NotFound
 from clientcard.interactions.models import Interaction
 from clientcard.interactions.schemas import InteractionIn, ItemResult
@@ -324,16 +323,16 @@ def _resolve(session: Session, actor: Actor, pending: list[_Item], default_regio
     if not unknown:
         return
     # One new lead per unknown address, all created at once; the first item's lead source.
-    leads = customers.create_customers(
+    leads = customers.create_leads(
         session,
         actor=actor,
         items=[_lead_of(items[0]) for items in unknown.values()],
         default_region=default_region,
         origin=ORIGIN,
     )
-    for items, lead in zip(unknown.values(), leads, strict=True):
+    for items, lead_id in zip(unknown.values(), leads, strict=True):
         for item in items:
-            item.customer_id = lead.id
+            item.customer_id = lead_id
 
 
 def _read_point(item: _Item, default_region: str) -> bool:
@@ -467,21 +466,16 @@ def _insert(
     rows = sorted(
         (_row(item, actor) for item in items), key=lambda r: (r["source"], r["external_id"])
     )
-    dialect = session.get_bind().dialect.name
-    insert = sqlite_insert if dialect == "sqlite" else pg_insert
-    table = Interaction.__table__
-    # Core, not the ORM's bulk insert: the rows are plain dicts, and the ORM's per-row
-    # bookkeeping would cost more than the database's own work.
-    statement = (
-        insert(table)
-        .on_conflict_do_nothing(index_elements=["source", "external_id"])
-        .returning(table.c.id, table.c.source, table.c.external_id)
-    )
-    stored = {}
-    for start in range(0, len(rows), 500):
-        chunk = rows[start : start + 500]
-        for id_, source, external_id in session.connection().execute(statement, chunk):
-            stored[(source, external_id)] = id_
+    stored = {
+        (source, external_id): id_
+        for id_, source, external_id in insert_many(
+            session.connection(),
+            Interaction.__table__,
+            rows,
+            skip_conflicts_on=("source", "external_id"),
+            returning=("id", "source", "external_id"),
+        )
+    }
     latest: dict[int, dt.datetime] = {}
     for item in items:
         key = (item.data.source, item.data.external_id)
