@@ -18,11 +18,13 @@ interactions SELECT of the first page through the bare DB-API cursor.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import random
 import statistics
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +41,7 @@ from clientcard.interactions.schemas import BatchResult, TimelineItem
 from clientcard.schemas import Page
 
 BATCH_SIZE = 1_000
+BATCH_OPERATION = f"ingest batch of {BATCH_SIZE:,}"
 DUPLICATE_SHARE = 0.03  # an item sent before, again
 NEW_SHARE = 0.07  # an address no customer has: a new lead
 TIMELINE_LIMIT = 50
@@ -151,6 +154,21 @@ def ingest_items(keys: Keys, count: int, *, prefix: str, seed: int = SEED) -> li
     return items
 
 
+@contextmanager
+def python_default_collector() -> Iterator[None]:
+    """Python's own collector settings for a while, instead of the server's
+    (`clientcard.process.tune_collector`), for the reference row beside the target."""
+    thresholds = gc.get_threshold()
+    gc.unfreeze()
+    gc.set_threshold(700, 10, 10)
+    try:
+        yield
+    finally:
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(*thresholds)
+
+
 def _leads(database: Database, customers: int) -> int:
     with database.read() as session:
         return session.scalar(select(func.count()).where(Customer.id > customers)) or 0
@@ -214,7 +232,12 @@ def run_ingestion(
         items = ingest_items(keys, batches * BATCH_SIZE, prefix="batch")
         calls = [items[k : k + BATCH_SIZE] for k in range(0, len(items), BATCH_SIZE)]
         log(f"  batch ingestion: {len(calls)} calls of {BATCH_SIZE:,} items ...")
-        results.append(measure(f"ingest batch of {BATCH_SIZE:,}", calls))
+        results.append(measure(BATCH_OPERATION, calls))
+        items = ingest_items(keys, batches * BATCH_SIZE, prefix="batch-default-gc")
+        calls = [items[k : k + BATCH_SIZE] for k in range(0, len(items), BATCH_SIZE)]
+        log("  the same with Python's default garbage collector ...")
+        with python_default_collector():
+            results.append(measure(f"{BATCH_OPERATION}, Python's default GC", calls))
         items = ingest_items(keys, singles, prefix="single")
         log(f"  single ingestion: {singles:,} calls of one item ...")
         results.append(measure("ingest one item per call", [[i] for i in items]))

@@ -102,13 +102,14 @@ def _configure_sqlite(engine: Engine, settings: Settings) -> None:
 
 
 def reserve_ids(connection: Connection, table: Table, count: int) -> list[int]:
-    """`count` new ids for rows of `table` that the caller inserts in this transaction.
-    PostgreSQL draws them from the id column's sequence. SQLite takes the ones after the
-    table's highest: the ids it would give itself (an INTEGER PRIMARY KEY without
-    AUTOINCREMENT is the highest rowid plus one), and no other writer can take them, since
-    a write transaction holds the database lock from its first statement (BEGIN
-    IMMEDIATE). Knowing its ids, a batch of new rows goes in as one INSERT with no RETURNING
-    to match ids to rows."""
+    """`count` new ids for rows of `table` that the caller inserts in this write, before
+    anything else is added to that table. PostgreSQL draws them from the id column's
+    sequence. SQLite takes the ones after the table's highest: the ids it would give itself
+    (an INTEGER PRIMARY KEY without AUTOINCREMENT is the highest rowid plus one), which no
+    other writer can take, since a write transaction holds the database lock from its
+    first statement (BEGIN IMMEDIATE); nothing holds them until they are inserted. Knowing
+    its ids, a batch of new rows goes in as one INSERT, with no RETURNING to match ids to
+    rows."""
     if count <= 0:
         return []
     column = table.autoincrement_column
