@@ -3,13 +3,15 @@ bulk inserts and the ids of new rows."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import time
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from clientcard import db as db_module
 from clientcard.audit import service as audit
@@ -20,6 +22,7 @@ from clientcard.customers import service as customers
 from clientcard.customers.schemas import CustomerCreate
 from clientcard.db import Database, insert_many, make_engine, reserve_ids
 from clientcard.interactions.models import Interaction
+from tests.conftest import postgres_url_or_skip
 
 ACTOR = system_actor("test")
 
@@ -162,3 +165,20 @@ def test_new_rows_are_numbered_in_the_order_they_were_added(db):
             .order_by(AuditEntry.id)
         ).all()
     assert [n["note"]["after"] for n in notes] == ["0", "1", "2", "3", "4"]
+
+
+def test_a_screen_pop_read_without_its_server_is_an_operational_error():
+    """No server (or a database gone) is a 503 for the screen pop, never a 500, and the
+    next read tries again."""
+    url = make_url(postgres_url_or_skip()).set(database="clientcard_no_such_database")
+    lost = Database(make_engine(Settings(database_url=url.render_as_string(False))))
+
+    async def read_twice() -> None:
+        for _ in range(2):
+            with pytest.raises(OperationalError):
+                await lost.fetch_all("SELECT 1", ())
+
+    try:
+        asyncio.run(read_twice())
+    finally:
+        lost.dispose()

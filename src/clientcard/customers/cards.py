@@ -80,13 +80,13 @@ class Compiled:
         return cursor.fetchall()
 
 
-_compiled: dict[tuple[str, int], Compiled] = {}
+_compiled: dict[tuple[str, str, int], Compiled] = {}
 
 
 def compile_for(statement: Select[Any], dialect: Dialect, params: dict[str, Any]) -> Compiled:
     """The statement's SQL for `dialect`, its parameters and its columns' result processors,
     built once per statement and dialect."""
-    key = (dialect.name, id(statement))
+    key = (dialect.name, dialect.driver, id(statement))
     found = _compiled.get(key)
     if found is None:
         placeholders = dict.fromkeys(params)
@@ -108,7 +108,7 @@ async def read_rows(
     """The cards a statement of this module selects, as dicts in the API shape
     (`CustomerRead` with its `contact_points`), read outside any session
     (`Database.fetch_all`)."""
-    compiled = compile_for(statement, db.engine.dialect, params)
+    compiled = compile_for(statement, db.read_dialect, params)
     return _assemble(compiled, await db.fetch_all(compiled.sql, compiled.values(params)))
 
 
