@@ -1,20 +1,20 @@
 """Process-wide tuning of a clientcard server process.
 
-Python's cyclic garbage collector runs a young collection every 700 new container objects
-and a full one, over every tracked object, after every hundred young ones. Ingesting a batch
-of 1,000 interactions creates a few hundred thousand short-lived containers (validated items,
-rows, parameters, results), so with those defaults it spends a quarter of a batch's time
-collecting, most of it walking the long-lived objects that the app loaded at startup (the ORM
-mappers, the routes, the templates) and that never become garbage (measured in
-docs/benchmarks.md, "Garbage collection"). So a server process, once the app is built:
+Python's cyclic garbage collector runs a young collection every 700 new container objects,
+and older ones every tenth of those; a full one walks every tracked object, including all
+that the app loaded at startup (the ORM mappers, the routes, the templates), which never
+become garbage. Ingesting a batch of 1,000 interactions creates a few hundred thousand
+short-lived containers (validated items, rows, parameters, results), and with Python's
+defaults the collector took about 40 ms of a 170 ms batch (docs/benchmarks.md, "Garbage
+collection"). So a server process, once the app is built:
 
 - moves everything alive to the collector's permanent generation (`gc.freeze`), so that
-  full collections no longer walk it;
-- collects the young generation every `YOUNG_THRESHOLD` allocations instead of 700, so a
-  request's temporaries are mostly freed by reference counting before a collection looks
-  at them.
+  collections no longer walk it;
+- collects the young generation every `YOUNG_THRESHOLD` allocations instead of 700: a
+  request's temporaries are freed by reference counting long before that many pile up, so
+  collections become rare.
 
-Reference cycles are still collected, only less often; memory stays bounded by the same
+Reference cycles are still collected, only later; memory stays bounded by the same
 collector.
 """
 
