@@ -8,7 +8,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 from clientcard.audit import service as audit
@@ -40,7 +40,10 @@ def _before(at_column: Any, id_column: Any, rank: int, cursor: tuple[dt.datetime
         return at_column <= at
     if rank > cursor_rank:
         return at_column < at
-    return or_(at_column < at, and_(at_column == at, id_column < cursor_id))
+    # A row-value comparison, not `at < x OR (at = x AND id < y)`: both databases read it as
+    # a range of the (customer_id, started_at, id) index, so a deep page starts where the
+    # previous one ended instead of filtering every newer row again.
+    return tuple_(at_column, id_column) < tuple_(at, cursor_id)
 
 
 def _window(column: Any, filters: TimelineFilter) -> list[Any]:
