@@ -7,6 +7,8 @@ are a realistic mix (`ingest_items`): most come from numbers and e-mails of exis
 customers (resolution hits), some from unknown addresses (each a new lead, created through
 the customers service) and a few repeat an item sent before (duplicates). What the run
 stored is removed afterwards (`generate.remove_ingested`), so the cached data stays as built.
+The batch calls run with the server's collector settings (`clientcard.process`) and, as a
+reference, with Python's defaults, the two taking turns in rounds.
 
 The timeline rows time `interactions.timeline.customer_timeline` (limit 50, no filters) in
 a `Database.read()` session plus the JSON of the page, as GET /customers/{id}/timeline
@@ -42,6 +44,10 @@ from clientcard.schemas import Page
 
 BATCH_SIZE = 1_000
 BATCH_OPERATION = f"ingest batch of {BATCH_SIZE:,}"
+DEFAULT_GC_OPERATION = f"{BATCH_OPERATION}, Python's default GC"
+# The tuned and the default-collector batches take turns in this many rounds, so that the
+# page cache warming up and a drifting machine weigh on both alike.
+INGEST_ROUNDS = 4
 DUPLICATE_SHARE = 0.03  # an item sent before, again
 NEW_SHARE = 0.07  # an address no customer has: a new lead
 TIMELINE_LIMIT = 50
@@ -65,6 +71,27 @@ class Throughput:
     outcomes: dict[str, int] = field(default_factory=dict)
     leads: int = 0  # customers the run created
     errors: list[str] = field(default_factory=list)
+
+    @classmethod
+    def combined(cls, parts: list[Throughput]) -> Throughput:
+        """One row from runs of the same operation."""
+        first = parts[0]
+        outcomes: Counter[str] = Counter()
+        for part in parts:
+            outcomes.update(part.outcomes)
+        return cls(
+            first.backend,
+            first.customers,
+            first.interactions,
+            first.operation,
+            first.mode,
+            sum(p.items for p in parts),
+            sum(p.seconds for p in parts),
+            [ms for p in parts for ms in p.call_ms],
+            dict(outcomes),
+            sum(p.leads for p in parts),
+            [e for p in parts for e in p.errors],
+        )
 
     @property
     def per_second(self) -> float:
@@ -169,6 +196,11 @@ def python_default_collector() -> Iterator[None]:
         gc.set_threshold(*thresholds)
 
 
+def batch_calls(keys: Keys, batches: int, *, prefix: str) -> list[list[dict]]:
+    items = ingest_items(keys, batches * BATCH_SIZE, prefix=prefix)
+    return [items[k : k + BATCH_SIZE] for k in range(0, len(items), BATCH_SIZE)]
+
+
 def _leads(database: Database, customers: int) -> int:
     with database.read() as session:
         return session.scalar(select(func.count()).where(Customer.id > customers)) or 0
@@ -228,16 +260,25 @@ def run_ingestion(
         )
 
     try:
-        ingest(ingest_items(keys, 200, prefix="warm"))  # statement caches, page cache
-        items = ingest_items(keys, batches * BATCH_SIZE, prefix="batch")
-        calls = [items[k : k + BATCH_SIZE] for k in range(0, len(items), BATCH_SIZE)]
-        log(f"  batch ingestion: {len(calls)} calls of {BATCH_SIZE:,} items ...")
-        results.append(measure(BATCH_OPERATION, calls))
-        items = ingest_items(keys, batches * BATCH_SIZE, prefix="batch-default-gc")
-        calls = [items[k : k + BATCH_SIZE] for k in range(0, len(items), BATCH_SIZE)]
-        log("  the same with Python's default garbage collector ...")
-        with python_default_collector():
-            results.append(measure(f"{BATCH_OPERATION}, Python's default GC", calls))
+        for warm in range(2):  # statement caches, page cache
+            ingest(ingest_items(keys, BATCH_SIZE, prefix=f"warm{warm}"))
+        tuned = batch_calls(keys, batches, prefix="batch")
+        default = batch_calls(keys, batches, prefix="batch-default-gc")
+        log(
+            f"  batch ingestion: {batches} calls of {BATCH_SIZE:,} items, and as many with "
+            "Python's default garbage collector, in alternating rounds ..."
+        )
+        rounds: dict[str, list[Throughput]] = {BATCH_OPERATION: [], DEFAULT_GC_OPERATION: []}
+        per_round = max(1, batches // INGEST_ROUNDS)
+        for start in range(0, batches, per_round):
+            rounds[BATCH_OPERATION].append(
+                measure(BATCH_OPERATION, tuned[start : start + per_round])
+            )
+            with python_default_collector():
+                rounds[DEFAULT_GC_OPERATION].append(
+                    measure(DEFAULT_GC_OPERATION, default[start : start + per_round])
+                )
+        results += [Throughput.combined(r) for r in rounds.values()]
         items = ingest_items(keys, singles, prefix="single")
         log(f"  single ingestion: {singles:,} calls of one item ...")
         results.append(measure("ingest one item per call", [[i] for i in items]))
