@@ -296,8 +296,8 @@ class Database:
         read of the file costs less than a hop to a worker thread). PostgreSQL runs it on
         an asyncpg pool, one pool per event loop, so that a read waiting for the server
         holds neither the event loop nor a thread: asyncpg's protocol, written in Cython,
-        costs the server process about half of what psycopg's asyncio layer does per
-        read (docs/benchmarks.md), and the screen pop is the call a contact center makes
+        costs the server process about 40% less per read than psycopg's asyncio layer
+        (docs/benchmarks.md), and the screen pop is the call a contact center makes
         most. A connection found dead is dropped and the read runs once more; errors
         surface as SQLAlchemy's (a lost server as OperationalError)."""
         if self.is_sqlite:

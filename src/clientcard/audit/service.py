@@ -75,7 +75,7 @@ def record_created(
     snapshot: dict[str, Any],
     origin: str = "api",
 ) -> AuditEntry:
-    changes = diff({}, {k: v for k, v in snapshot.items() if v not in (None, [], "", {})})
+    changes = created_changes(snapshot)
     return record(
         session,
         actor=actor,
@@ -86,6 +86,11 @@ def record_created(
         changes=changes,
         origin=origin,
     )
+
+
+def created_changes(snapshot: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The changes of a creation: every field given a value, from nothing."""
+    return diff({}, {k: v for k, v in snapshot.items() if v not in (None, [], "", {})})
 
 
 def record_created_many(
@@ -108,7 +113,7 @@ def record_created_many(
             "entity": entity,
             "entity_id": entity_id,
             "customer_id": customer_id,
-            "changes": diff({}, {k: v for k, v in snapshot.items() if v not in (None, [], "", {})}),
+            "changes": created_changes(snapshot),
             "origin": origin,
         }
         for entity_id, customer_id, snapshot in created
