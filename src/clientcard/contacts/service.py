@@ -186,6 +186,27 @@ def add_points(
     return created
 
 
+def _checked_fields(
+    items: Sequence[ContactPointCreate], default_region: str, field_prefix: str
+) -> list[tuple[ContactPointCreate, dict[str, Any], str]]:
+    """Each item with its stored fields (`normalized_fields`) and its field prefix; the
+    problems of every item are reported together."""
+    errors = ErrorCollector()
+    checked = []
+    for index, item in enumerate(items):
+        prefix = f"{field_prefix}{index}." if field_prefix else ""
+        try:
+            fields = normalized_fields(
+                item.model_dump(), default_region=default_region, prefix=prefix
+            )
+        except Invalid as exc:
+            errors.errors.extend(exc.errors)
+            continue
+        checked.append((item, fields, prefix))
+    errors.raise_if_any()
+    return checked
+
+
 def stage_points(
     session: Session,
     *,
@@ -197,22 +218,8 @@ def stage_points(
 ) -> list[ContactPoint]:
     """The checked new points, on the customer but not yet flushed; `record_points` writes
     their history once they are (add_points does both)."""
-    errors = ErrorCollector()
-    prepared: list[tuple[ContactPointCreate, dict[str, Any], str]] = []
-    for index, item in enumerate(items):
-        prefix = f"{field_prefix}{index}." if field_prefix else ""
-        try:
-            fields = normalized_fields(
-                item.model_dump(), default_region=default_region, prefix=prefix
-            )
-        except Invalid as exc:
-            errors.errors.extend(exc.errors)
-            continue
-        prepared.append((item, fields, prefix))
-    errors.raise_if_any()
-
     created = []
-    for item, fields, prefix in prepared:
+    for item, fields, prefix in _checked_fields(items, default_region, field_prefix):
         _check_not_duplicate(
             customer, kind=item.type, normalized=fields["normalized"], field=f"{prefix}value"
         )
@@ -236,17 +243,8 @@ def new_point_rows(
     them on a customer without points (`customers.create_leads`): the same errors, one
     primary point per type (the last one asked to be, else the first), no customer id, id
     or timestamps yet."""
-    errors = ErrorCollector()
     rows: list[dict[str, Any]] = []
-    for index, item in enumerate(items):
-        prefix = f"{field_prefix}{index}." if field_prefix else ""
-        try:
-            fields = normalized_fields(
-                item.model_dump(), default_region=default_region, prefix=prefix
-            )
-        except Invalid as exc:
-            errors.errors.extend(exc.errors)
-            continue
+    for item, fields, prefix in _checked_fields(items, default_region, field_prefix):
         if any(r["type"] == item.type and r["normalized"] == fields["normalized"] for r in rows):
             raise Conflict(
                 f"this {item.type} is given twice",
@@ -261,7 +259,6 @@ def new_point_rows(
                 "version": 1,
             }
         )
-    errors.raise_if_any()
     for kind in {r["type"] for r in rows}:
         of_kind = [r for r in rows if r["type"] == kind]
         keep = next((r for r in reversed(of_kind) if r["primary"]), of_kind[0])

@@ -308,18 +308,24 @@ def _new_customer(
     values = _checked_values(
         session, actor=actor, data=data, default_region=default_region, origin=origin
     )
-    now = utcnow()
     customer = Customer(
         **values,
+        **_first_version(actor, utcnow()),
         contact_points=[],  # known to be empty: adding the first ones loads nothing
-        created_by=actor.username,
-        updated_by=actor.username,
-        created_at=now,
-        updated_at=now,
-        version=1,
     )
     _derive(customer)
     return customer
+
+
+def _first_version(actor: Actor, now: dt.datetime) -> dict[str, Any]:
+    """Who made a new card and when: its first version."""
+    return {
+        "created_by": actor.username,
+        "updated_by": actor.username,
+        "created_at": now,
+        "updated_at": now,
+        "version": 1,
+    }
 
 
 def _checked_values(
@@ -381,12 +387,8 @@ def create_leads(
         {
             **profile,
             **derived_columns(profile),
+            **_first_version(actor, now),
             "id": id_,
-            "created_by": actor.username,
-            "updated_by": actor.username,
-            "created_at": now,
-            "updated_at": now,
-            "version": 1,
         }
         for id_, profile in zip(ids, profiles, strict=True)
     ]
