@@ -342,12 +342,23 @@ class Database:
                 del self._async_pools[loop]
             raise OperationalError("connect", None, exc) from exc
 
+    @property
+    def async_pool_size(self) -> int:
+        """The most connections the async pool of one event loop opens: the engine's."""
+        return max(2, self.engine.pool.size() if hasattr(self.engine.pool, "size") else 5)
+
     async def _open_async_pool(self) -> Any:
         url = self.engine.url.set(drivername="postgresql")
         return await asyncpg.create_pool(
             url.render_as_string(hide_password=False),
             min_size=1,
-            max_size=max(2, self.engine.pool.size() if hasattr(self.engine.pool, "size") else 5),
+            max_size=self.async_pool_size,
+            # The screen pop's statements are index look-ups whose best plan does not
+            # depend on the key. PostgreSQL's default would plan a statement over an array
+            # of keys afresh at every run (its generic plan, costed for an array of unknown
+            # length, looks dearer than the plan for the array at hand): 0.25 ms of
+            # planning for a 0.06 ms read.
+            server_settings={"plan_cache_mode": "force_generic_plan"},
             init=_decode_json,
             reset=_keep_session,
         )

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
+import asyncio
+import json
 
+import pytest
+from pydantic_core import to_json
+
+from clientcard.auth.actor import system_actor
+from clientcard.customers import cards, service
 from tests.conftest import create_customer
 
 
@@ -116,6 +122,56 @@ def test_lookup_finds_a_card_with_one_point_among_many_owners(agent):
     for card in items:
         owner = next(o for o in owners if o["id"] == card["id"])
         assert card["contact_points"] == owner["contact_points"]
+
+
+def test_screen_pops_in_flight_together_get_each_its_own_cards(agent, db):
+    """On PostgreSQL, look-ups that arrive together share one statement; every caller
+    still gets exactly the cards a look-up of its own key gives, on both databases."""
+    owners = {
+        number: create_customer(
+            agent,
+            first_name=f"Owner {n}",
+            contact_points=[{"type": "mobile", "value": number, "region": "PL"}],
+        )
+        for n, number in enumerate(["601 000 001", "601 000 002", "601 000 003"])
+    }
+    create_customer(  # a second owner of the first number
+        agent, first_name="Shared", contact_points=[{"type": "phone", "value": "+48601000001"}]
+    )
+    asked = ["601000001", "601000002", "601000009", "601000003", "601000002", "nobody@x.pl"]
+    one_by_one = [
+        agent.get("/api/v1/lookup", params={"email": key} if "@" in key else {"phone": key}).json()[
+            "items"
+        ]
+        for key in asked
+    ]
+    actor = system_actor("test")
+
+    async def together():
+        try:
+            return await asyncio.gather(
+                *(
+                    service.lookup_cards(
+                        db,
+                        actor=actor,
+                        phone=None if "@" in key else key,
+                        email=key if "@" in key else None,
+                        region=None,
+                        default_region="PL",
+                    )
+                    for key in asked
+                )
+            )
+        finally:
+            await db.close_async()
+
+    reads_before = cards._coalescer(db, cards.PHONE_OWNERS).reads
+    found = [json.loads(to_json(cards_of_one)) for cards_of_one in asyncio.run(together())]
+    assert found == one_by_one
+    assert [len(f) for f in found] == [2, 1, 0, 1, 1, 0]
+    assert found[1][0]["id"] == owners["601 000 002"]["id"]
+    if not db.is_sqlite:  # five phone look-ups, one statement; the e-mail has its own
+        assert cards._coalescer(db, cards.PHONE_OWNERS).reads == reads_before + 1
 
 
 def test_openapi_documents_the_lookup_parameters(client):

@@ -12,13 +12,27 @@ models, built without validating the rows again (they come from our own tables).
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
-from sqlalchemy import ColumnElement, Dialect, Select, bindparam, select
+from sqlalchemy import (
+    ColumnElement,
+    Dialect,
+    FromClause,
+    Select,
+    String,
+    bindparam,
+    func,
+    select,
+    true,
+)
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
+from clientcard.coalesce import Coalescer
 from clientcard.contacts.models import ContactPoint
 from clientcard.contacts.normalize import PHONE_TYPES
 from clientcard.contacts.schemas import ContactPointRead
@@ -34,21 +48,29 @@ _POINT_FIELDS = list(ContactPointRead.model_fields)
 _POINT_PREFIX = "point_"
 
 
-def _cards(*where: ColumnElement[bool]) -> Select[Any]:
-    chosen = (
+def _chosen(*where: ColumnElement[bool]) -> Select[Any]:
+    return (
         select(*[_customers.c[name] for name in _CARD_FIELDS])
         .where(*where)
         .order_by(_customers.c.last_interaction_at.desc().nulls_last(), _customers.c.id.desc())
         .limit(LOOKUP_LIMIT)
-        .subquery("chosen")
     )
+
+
+def _with_points(query: Select[Any], chosen: FromClause) -> Select[Any]:
+    """`query` over the chosen customers, left-joined to their contact points."""
     points = [_points.c[name].label(_POINT_PREFIX + name) for name in _POINT_FIELDS]
     return (
-        select(chosen, *points)
+        query.add_columns(*points)
         .outerjoin(_points, _points.c.customer_id == chosen.c.id)
         .order_by(chosen.c.last_interaction_at.desc().nulls_last(), chosen.c.id.desc())
         .order_by(_points.c.id)
     )
+
+
+def _cards(*where: ColumnElement[bool]) -> Select[Any]:
+    chosen = _chosen(*where).subquery("chosen")
+    return _with_points(select(chosen), chosen)
 
 
 def _owners(types: list[str]) -> Select[Any]:
@@ -58,8 +80,41 @@ def _owners(types: list[str]) -> Select[Any]:
     return _cards(_customers.c.id.in_(owners), _customers.c.deleted_at.is_(None))
 
 
+def _owners_of_keys(types: list[str]) -> Select[Any]:
+    """`_owners` for a list of keys in one statement (PostgreSQL): for each key, in the
+    list's order, the key itself and then the rows `_owners` gives for it alone."""
+    wanted = (
+        func.unnest(bindparam("keys", type_=postgresql.ARRAY(String)))
+        .table_valued("key", with_ordinality="n")
+        .render_derived()
+        .alias("wanted")
+    )
+    owners = (
+        select(_points.c.customer_id)
+        .where(_points.c.normalized == wanted.c.key, _points.c.type.in_(types))
+        .correlate(wanted)
+    )
+    chosen = _chosen(_customers.c.id.in_(owners), _customers.c.deleted_at.is_(None)).lateral(
+        "chosen"
+    )
+    query = select(wanted.c.key, chosen).select_from(wanted).join(chosen, true())
+    return _with_points(query.order_by(wanted.c.n), chosen)
+
+
+@dataclass(frozen=True)
+class Owners:
+    """The screen pop's read of the customers who own a normalized contact point: `one`
+    for a single key, `many` for a list of keys (see `read_owners`)."""
+
+    name: str
+    one: Select[Any]
+    many: Select[Any]
+
+
 OWNERS_OF_PHONE = _owners(sorted(PHONE_TYPES))
 OWNERS_OF_EMAIL = _owners(["email"])
+PHONE_OWNERS = Owners("phone", OWNERS_OF_PHONE, _owners_of_keys(sorted(PHONE_TYPES)))
+EMAIL_OWNERS = Owners("email", OWNERS_OF_EMAIL, _owners_of_keys(["email"]))
 BY_ID = _cards(_customers.c.id == bindparam("customer_id"))
 
 
@@ -109,7 +164,48 @@ async def read_rows(
     (`CustomerRead` with its `contact_points`), read outside any session
     (`Database.fetch_all`)."""
     compiled = compile_for(statement, db.read_dialect, params)
-    return _assemble(compiled, await db.fetch_all(compiled.sql, compiled.values(params)))
+    fetched = await db.fetch_all(compiled.sql, compiled.values(params))
+    return _assemble(compiled.processors, fetched)
+
+
+async def read_owners(db: Database, owners: Owners, key: str) -> list[dict[str, Any]]:
+    """The cards of the customers who own the normalized contact point `key`, as
+    `read_rows` gives them. On SQLite a read of the file costs less than any batching
+    could save, so each key is its own read. On PostgreSQL the look-ups in flight together
+    share one statement and one round trip (`clientcard.coalesce`); keys that arrive
+    alone are read alone, with no wait."""
+    if db.is_sqlite:
+        return await read_rows(db, owners.one, {"normalized": key})
+    return await _coalescer(db, owners).get(key)
+
+
+_coalescers: weakref.WeakKeyDictionary[Database, dict[str, Coalescer[str, Any]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _coalescer(db: Database, owners: Owners) -> Coalescer[str, list[dict[str, Any]]]:
+    per_database = _coalescers.setdefault(db, {})
+    found = per_database.get(owners.name)
+    if found is None:
+        found = per_database[owners.name] = Coalescer(
+            partial(_read_keys, db, owners.many),
+            missing=list,
+            concurrency=db.async_pool_size,
+        )
+    return found
+
+
+async def _read_keys(
+    db: Database, statement: Select[Any], keys: list[str]
+) -> dict[str, list[dict[str, Any]]]:
+    params = {"keys": keys}
+    compiled = compile_for(statement, db.read_dialect, params)
+    by_key: dict[str, list[Any]] = {}
+    for row in await db.fetch_all(compiled.sql, compiled.values(params)):
+        by_key.setdefault(row[0], []).append(row[1:])
+    processors = compiled.processors[1:]  # after the key's column
+    return {key: _assemble(processors, found) for key, found in by_key.items()}
 
 
 def rows(
@@ -117,13 +213,15 @@ def rows(
 ) -> list[dict[str, Any]]:
     """`read_rows` on a cursor the caller holds."""
     compiled = compile_for(statement, dialect, params)
-    return _assemble(compiled, compiled.execute(cursor, params))
+    return _assemble(compiled.processors, compiled.execute(cursor, params))
 
 
-def _assemble(compiled: Compiled, fetched: list[Any]) -> list[dict[str, Any]]:
+def _assemble(
+    processors: tuple[Callable[[Any], Any] | None, ...], fetched: list[Any]
+) -> list[dict[str, Any]]:
     width = len(_CARD_FIELDS)
-    card_fields = tuple(zip(_CARD_FIELDS, compiled.processors[:width], strict=True))
-    point_fields = tuple(zip(_POINT_FIELDS, compiled.processors[width:], strict=True))
+    card_fields = tuple(zip(_CARD_FIELDS, processors[:width], strict=True))
+    point_fields = tuple(zip(_POINT_FIELDS, processors[width:], strict=True))
     cards: list[dict[str, Any]] = []
     card: dict[str, Any] = {"id": None}
     for row in fetched:

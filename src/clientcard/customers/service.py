@@ -716,8 +716,8 @@ def lookup(
 ) -> list[CustomerRead]:
     """The screen pop: the cards that own a phone number or an e-mail, most recently active
     first. Hidden customers are found too; deleted ones are not."""
-    statement, params = _screen_pop(actor, phone, email, region, default_region)
-    return cards.read(session, statement, params)
+    owners, key = _screen_pop(actor, phone, email, region, default_region)
+    return cards.read(session, owners.one, {"normalized": key})
 
 
 async def lookup_cards(
@@ -730,15 +730,15 @@ async def lookup_cards(
     default_region: str,
 ) -> list[dict[str, Any]]:
     """`lookup` for the screen-pop route: the same cards as plain dicts in the API shape,
-    read with one statement outside any session (see `cards.read_rows`)."""
-    statement, params = _screen_pop(actor, phone, email, region, default_region)
-    return await cards.read_rows(db, statement, params)
+    read outside any session (see `cards.read_owners`)."""
+    owners, key = _screen_pop(actor, phone, email, region, default_region)
+    return await cards.read_owners(db, owners, key)
 
 
 def _screen_pop(
     actor: Actor, phone: str | None, email: str | None, region: str | None, default_region: str
-) -> tuple[Select[Any], dict[str, Any]]:
-    """The statement and parameters of a screen pop, from a phone number or an e-mail."""
+) -> tuple[cards.Owners, str]:
+    """What a screen pop reads, and its key: the normalized phone number or e-mail."""
     actor.require(Permission.CUSTOMER_READ)
     if bool(phone) == bool(email):
         raise Invalid(
@@ -752,8 +752,8 @@ def _screen_pop(
         region = check_region(region or default_region)
         line = phone_line(phone, region)  # cached: the same callers ring again
         normalized = line[0] if line else normalize_phone(phone, region=region, field="phone")
-        return cards.OWNERS_OF_PHONE, {"normalized": normalized}
-    return cards.OWNERS_OF_EMAIL, {"normalized": normalize_email(email or "", field="email")}
+        return cards.PHONE_OWNERS, normalized
+    return cards.EMAIL_OWNERS, normalize_email(email or "", field="email")
 
 
 def read_card(session: Session, *, actor: Actor, customer_id: int) -> CustomerRead:
