@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
+from clientcard.audit.models import AuditEntry
 from tests.conftest import Api, login
 
 
@@ -121,6 +123,54 @@ def test_api_token_for_a_system(client, admin, agent):
         agent.post(f"/api/v1/users/{agent.user_id}/api-tokens", json={"name": "mine"}).status_code
         == 403
     )
+
+
+def test_an_administrator_lists_and_revokes_a_systems_tokens(client, db, admin, agent):
+    """A leaked or retired integration token is revoked from the list; the others go on."""
+    issued = {
+        name: admin.post(f"/api/v1/users/{agent.user_id}/api-tokens", json={"name": name}).json()
+        for name in ("PBX", "chat gateway")
+    }
+    listed = admin.get(f"/api/v1/users/{agent.user_id}/api-tokens")
+    assert listed.status_code == 200
+    items = listed.json()["items"]
+    assert [t["name"] for t in items] == ["chat gateway", "PBX"]  # newest first
+    assert all(t["revoked_at"] is None and "access_token" not in t for t in items)
+    assert all(t["kind"] == "api" for t in items)  # not the agent's login sessions
+
+    pbx, gateway = issued["PBX"], issued["chat gateway"]
+    pbx_system = Api(client, pbx["access_token"], "ana", agent.user_id)
+    gateway_system = Api(client, gateway["access_token"], "ana", agent.user_id)
+    assert pbx_system.get("/api/v1/users/me").status_code == 200  # now cached as valid
+    revoked = admin.delete(f"/api/v1/users/{agent.user_id}/api-tokens/{pbx['id']}")
+    assert revoked.status_code == 204
+    assert pbx_system.get("/api/v1/users/me").status_code == 401
+    assert gateway_system.get("/api/v1/users/me").status_code == 200
+    again = admin.delete(f"/api/v1/users/{agent.user_id}/api-tokens/{pbx['id']}")
+    assert again.status_code == 204
+
+    items = admin.get(f"/api/v1/users/{agent.user_id}/api-tokens").json()["items"]
+    assert [t["revoked_at"] is not None for t in items] == [False, True]
+    with db.read() as session:
+        entries = session.execute(
+            select(AuditEntry.entity_id, AuditEntry.actor).where(
+                AuditEntry.action == "api_token.revoked"
+            )
+        ).all()
+    assert entries == [(pbx["id"], "root-admin")]  # once: the second revoke changed nothing
+
+
+def test_api_tokens_are_for_administrators_and_of_their_user(admin, agent, other_agent):
+    token = admin.post(f"/api/v1/users/{agent.user_id}/api-tokens", json={"name": "PBX"}).json()
+    path = f"/api/v1/users/{agent.user_id}/api-tokens"
+    assert agent.get(path).status_code == 403
+    assert agent.delete(f"{path}/{token['id']}").status_code == 403
+    wrong_user = admin.delete(f"/api/v1/users/{other_agent.user_id}/api-tokens/{token['id']}")
+    assert wrong_user.status_code == 404
+    assert wrong_user.headers["content-type"].startswith("application/problem+json")
+    assert admin.delete(f"{path}/999999").status_code == 404
+    assert admin.get("/api/v1/users/999999/api-tokens").status_code == 404
+    assert admin.get(path).json()["items"][0]["revoked_at"] is None
 
 
 def test_users_see_themselves_but_agents_not_others(admin, agent):

@@ -91,6 +91,39 @@ def test_an_admin_creates_a_user_who_can_then_log_in(app, admin: Api, admin_web:
         assert Browser(other).login("nina", "nina-pass-123").status_code == 401
 
 
+def test_an_admin_sees_a_users_api_tokens_and_revokes_one(
+    admin: Api, agent: Api, admin_web: Browser
+):
+    page_url = f"/admin/users/{agent.user_id}"
+    tokens = {}
+    for name in ("PBX", "chat gateway"):
+        issued = admin_web.post(f"{page_url}/api-tokens", {"token_name": name})
+        tokens[name] = re.search(
+            r'id="issued-token" class="token" type="text" readonly value="([^"]+)"', issued.text
+        ).group(1)
+    page = admin_web.get(page_url).text
+    table = page[
+        page.index('id="api-tokens"') : page.index("</table>", page.index('id="api-tokens"'))
+    ]
+    assert table.index(">chat gateway<") < table.index(">PBX<")  # newest first
+    revoke_urls = re.findall(rf'action="({page_url}/api-tokens/\d+/revoke)"', table)
+    assert len(revoke_urls) == 2 and all(t not in page for t in tokens.values())
+
+    revoked = admin_web.post(revoke_urls[1], {}, follow_redirects=True)  # PBX
+    assert revoked.status_code == 200
+    assert _flash(revoked.text) == "Token PBX revoked: it no longer works."
+    table = revoked.text[revoked.text.index('id="api-tokens"') :]
+    assert re.findall(rf'action="({page_url}/api-tokens/\d+/revoke)"', table) == revoke_urls[:1]
+    assert 'class="retired"' in table and '<span class="badge">revoked</span>' in table
+
+    def me(token: str) -> int:
+        headers = {"Authorization": f"Bearer {token}"}
+        return admin.client.get("/api/v1/users/me", headers=headers).status_code
+
+    assert me(tokens["PBX"]) == 401
+    assert me(tokens["chat gateway"]) == 200
+
+
 def test_user_form_errors_are_shown_next_to_the_inputs_and_nothing_is_written(
     admin: Api, admin_web: Browser
 ):
@@ -122,10 +155,13 @@ def test_agents_get_403_on_every_admin_page_and_write(admin: Api, agent: Api, we
     for url in ADMIN_PAGES:
         assert web.get(url).status_code == 403, url
     assert 'href="/admin"' not in web.get("/customers").text
+    tokens = f"/api/v1/users/{agent.user_id}/api-tokens"
+    token_id = admin.post(tokens, json={"name": "PBX"}).json()["id"]
     writes = {
         "/admin/users": {"username": "evil", "password": "evil-pass-1", "role": "admin"},
         f"/admin/users/{agent.user_id}": {"role": "admin", "active": "on"},
         f"/admin/users/{agent.user_id}/api-tokens": {"token_name": "mine"},
+        f"/admin/users/{agent.user_id}/api-tokens/{token_id}/revoke": {},
         "/admin/campaigns": {"name": "Mine", "direction": "inbound"},
         "/admin/lead-statuses": {"key": "mine", "label": "Mine"},
         "/admin/lead-statuses/new/retire": {},
@@ -138,6 +174,7 @@ def test_agents_get_403_on_every_admin_page_and_write(admin: Api, agent: Api, we
         response = web.post(url, data)
         assert response.status_code == 403, url
         assert "Forbidden" in response.text
+    assert [t["revoked_at"] for t in admin.get(tokens).json()["items"]] == [None]
     users = admin.get("/api/v1/users").json()["items"]
     assert {u["username"]: u["role"] for u in users} == {
         "root-admin": "admin",

@@ -104,3 +104,18 @@ def test_an_admin_creates_a_custom_field_and_a_user(sync_api, server: Server, pa
     expect(row).to_contain_text("supervisor")
     row.get_by_role("link", name="nadia").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("nadia")
+
+    # Two tokens for systems; one is revoked from the list after a confirmation.
+    for name in ("PBX", "chat gateway"):
+        page.get_by_label("Token name").fill(name)
+        page.get_by_role("button", name="Issue token").click()
+        expect(page.get_by_role("status")).to_contain_text(f"Token {name} issued.")
+    tokens = page.locator("#api-tokens")
+    expect(tokens.locator("tbody tr")).to_have_count(2)
+    page.once("dialog", lambda dialog: dialog.accept())
+    tokens.get_by_role("button", name="Revoke PBX").click()
+    expect(page.get_by_role("status")).to_have_text("Token PBX revoked: it no longer works.")
+    expect(tokens.locator("tr", has_text="PBX")).to_contain_text("revoked")
+    expect(tokens.get_by_role("button", name="Revoke PBX")).to_have_count(0)
+    expect(tokens.get_by_role("button", name="Revoke chat gateway")).to_be_visible()
+    shot(page, "admin-user")

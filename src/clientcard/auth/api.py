@@ -6,6 +6,7 @@ from clientcard.auth import service
 from clientcard.auth.schemas import (
     ApiTokenCreate,
     ApiTokenIssued,
+    ApiTokenRead,
     TokenRequest,
     TokenResponse,
     UserCreate,
@@ -88,6 +89,25 @@ def create_api_token(user_id: int, data: ApiTokenCreate, ctx: Ctx = Depends(cont
     with ctx.db.write() as session:
         token, row = service.create_api_token(session, actor=ctx.actor, user_id=user_id, data=data)
         return ApiTokenIssued.model_validate({**_columns(row), "access_token": token})
+
+
+@router.get("/users/{user_id}/api-tokens", response_model=dict[str, list[ApiTokenRead]])
+def list_api_tokens(user_id: int, ctx: Ctx = Depends(context)) -> dict[str, list[ApiTokenRead]]:
+    """A user's API tokens, newest first, revoked and expired ones included."""
+    with ctx.db.read() as session:
+        rows = service.list_api_tokens(session, actor=ctx.actor, user_id=user_id)
+        return {"items": [ApiTokenRead.model_validate(r) for r in rows]}
+
+
+@router.delete("/users/{user_id}/api-tokens/{token_id}", status_code=204)
+def revoke_api_token(user_id: int, token_id: int, ctx: Ctx = Depends(context)) -> Response:
+    """The token stops working (in other server processes within
+    `CLIENTCARD_TOKEN_CACHE_SECONDS`). Revoking a revoked token is a 204 again."""
+    with ctx.db.write() as session:
+        service.revoke_api_token(
+            session, actor=ctx.actor, user_id=user_id, token_id=token_id, cache=ctx.tokens
+        )
+    return Response(status_code=204)
 
 
 def _columns(row: object) -> dict[str, object]:

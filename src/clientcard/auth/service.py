@@ -20,6 +20,7 @@ from clientcard.auth.models import ApiToken, User
 from clientcard.auth.schemas import ApiTokenCreate, UserCreate, UserPreferencesUpdate, UserUpdate
 from clientcard.base import utcnow
 from clientcard.contacts.normalize import normalize_email
+from clientcard.db import after_commit
 from clientcard.errors import Conflict, FieldError, Invalid, NotFound, Unauthorized
 
 _hasher = PasswordHasher()
@@ -157,7 +158,7 @@ def revoke_token(session: Session, *, token: str, cache: TokenCache) -> None:
     ).one_or_none()
     if row is not None and row.revoked_at is None:
         row.revoked_at = utcnow()
-    cache.clear()
+    after_commit(session, cache.clear)  # not before: a read meanwhile would cache it again
 
 
 # ---- user administration ---------------------------------------------------------------
@@ -270,7 +271,7 @@ def update_user(
         customer_id=None,
         changes=changes,
     )
-    cache.clear()
+    after_commit(session, cache.clear)  # a role or an active flag changed: cached actors go
     return user
 
 
@@ -329,6 +330,44 @@ def create_api_token(
         changes={"name": {"before": None, "after": data.name}},
     )
     return token, row
+
+
+def list_api_tokens(session: Session, *, actor: Actor, user_id: int) -> list[ApiToken]:
+    """A user's API tokens, newest first, revoked and expired ones included (never the
+    tokens themselves, which are not stored)."""
+    actor.require(Permission.USER_MANAGE)
+    get_user(session, actor=actor, user_id=user_id)
+    return list(
+        session.scalars(
+            select(ApiToken)
+            .where(ApiToken.user_id == user_id, ApiToken.kind == API)
+            .order_by(ApiToken.id.desc())
+        )
+    )
+
+
+def revoke_api_token(
+    session: Session, *, actor: Actor, user_id: int, token_id: int, cache: TokenCache
+) -> ApiToken:
+    """Stops a system's token from working, at once in this process and within the token
+    cache's lifetime in others. Revoking a revoked token changes nothing."""
+    actor.require(Permission.USER_MANAGE)
+    row = session.get(ApiToken, token_id)
+    if row is None or row.user_id != user_id or row.kind != API:
+        raise NotFound(f"user {user_id} has no API token {token_id}")
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        audit.record(
+            session,
+            actor=actor,
+            action="api_token.revoked",
+            entity="api_token",
+            entity_id=row.id,
+            customer_id=None,
+            changes={"revoked_at": {"before": None, "after": row.revoked_at.isoformat()}},
+        )
+        after_commit(session, cache.clear)
+    return row
 
 
 def ensure_admin(session: Session, *, username: str) -> str | None:

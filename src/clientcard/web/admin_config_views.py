@@ -58,7 +58,7 @@ def lead_status_create(
         return _statuses_page(
             request, ctx, status=exc.status, form=values, errors=errors_of(exc, fallback="key")
         )
-    return done(request, STATUSES_URL, f"Lead status {data.label} added.")
+    return done(request, STATUSES_URL, N_("Lead status %(label)s added."), label=data.label)
 
 
 def _status_change(
@@ -128,7 +128,7 @@ def case_type_create(
         return _types_page(
             request, ctx, status=exc.status, form=values, errors=errors_of(exc, fallback="key")
         )
-    return done(request, TYPES_URL, f"Case type {data.label} added.")
+    return done(request, TYPES_URL, N_("Case type %(label)s added."), label=data.label)
 
 
 def _type_change(

@@ -106,7 +106,7 @@ def field_create(
         return _fields_page(
             request, ctx, status=exc.status, form=shown, errors=errors_of(exc, fallback="key")
         )
-    return done(request, FIELDS_URL, f"Custom field {data.key} created.")
+    return done(request, FIELDS_URL, N_("Custom field %(key)s created."), key=data.key)
 
 
 @router.get(FIELDS_URL + "/{field_id}")
@@ -200,7 +200,7 @@ def group_create(
             group_form=values,
             errors=errors_of(exc, fallback="key", prefix="group_"),
         )
-    return done(request, FIELDS_URL, f"Group {data.key} created.")
+    return done(request, FIELDS_URL, N_("Group %(key)s created."), key=data.key)
 
 
 @router.post(GROUPS_URL + "/{key}/retire", dependencies=CSRF)
@@ -220,4 +220,4 @@ def group_retire(
             notice=f"Group {key} was changed by someone else meanwhile; it is shown as it is "
             "now. Retire it again if you still mean to.",
         )
-    return done(request, FIELDS_URL, f"Group {key} retired.")
+    return done(request, FIELDS_URL, N_("Group %(key)s retired."), key=key)

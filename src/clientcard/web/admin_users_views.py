@@ -1,4 +1,5 @@
-"""Administration: users (create, role, active flag, password) and their API tokens."""
+"""Administration: users (create, role, active flag, password) and their API tokens
+(issue, list, revoke)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from fastapi.responses import Response
 
 from clientcard.auth import service as auth
 from clientcard.auth.actor import Role
-from clientcard.auth.schemas import ApiTokenCreate, UserCreate, UserRead, UserUpdate
+from clientcard.auth.schemas import ApiTokenCreate, ApiTokenRead, UserCreate, UserRead, UserUpdate
+from clientcard.base import utcnow
 from clientcard.errors import Conflict, Invalid
 from clientcard.http import Services, services
 from clientcard.web import forms
@@ -35,7 +37,12 @@ def _user_page(
 ) -> Response:
     with ctx.db.read() as session:
         user = UserRead.model_validate(auth.get_user(session, actor=ctx.actor, user_id=user_id))
-    return show(request, "admin/user.html", {"user": user, "roles": ROLES, **extra}, status=status)
+        tokens = [
+            ApiTokenRead.model_validate(t)
+            for t in auth.list_api_tokens(session, actor=ctx.actor, user_id=user_id)
+        ]
+    context = {"user": user, "roles": ROLES, "tokens": tokens, "now": utcnow(), **extra}
+    return show(request, "admin/user.html", context, status=status)
 
 
 @router.get("/admin/users")
@@ -64,7 +71,7 @@ def user_create(
         return _users_page(
             request, ctx, status=exc.status, form=shown, errors=errors_of(exc, fallback="username")
         )
-    return done(request, "/admin/users", f"User {username} created.")
+    return done(request, "/admin/users", N_("User %(name)s created."), name=username)
 
 
 @router.get("/admin/users/{user_id}")
@@ -121,3 +128,24 @@ def user_api_token(
             errors=errors_of(exc, fallback="token_name", prefix="token_"),
         )
     return _user_page(request, ctx, user_id, issued={"name": data.name, "token": token})
+
+
+@router.post("/admin/users/{user_id}/api-tokens/{token_id}/revoke", dependencies=CSRF)
+def user_api_token_revoke(
+    request: Request,
+    user_id: int,
+    token_id: int,
+    ctx: Page = Depends(admin_page),
+    svc: Services = Depends(services),
+) -> Response:
+    with ctx.db.write() as session:
+        token = auth.revoke_api_token(
+            session, actor=ctx.actor, user_id=user_id, token_id=token_id, cache=svc.tokens
+        )
+        name = token.name
+    return done(
+        request,
+        f"/admin/users/{user_id}",
+        N_("Token %(name)s revoked: it no longer works."),
+        name=name,
+    )

@@ -55,10 +55,11 @@ def show(
     )
 
 
-def done(request: Request, url: str, message: str) -> Response:
+def done(request: Request, url: str, message: str, **variables: Any) -> Response:
     """After a write: back to the page, which shows the message once (`message` is an
-    English text of the catalogue, marked N_, shown in the user's language)."""
-    request.session["flash"] = tr(request, message)
+    English text of the catalogue, marked N_, shown in the user's language, its
+    `%(name)s` filled from `variables`)."""
+    request.session["flash"] = tr(request, message, **variables)
     return redirect(request, url)
 
 
