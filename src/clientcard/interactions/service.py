@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import bindparam, or_, select, text, update
 from sqlalchemy.orm import Session, selectinload
 
 from clientcard.audit import service as audit
@@ -40,6 +40,7 @@ _SPACES = re.compile(r"\s+")
 _E164 = re.compile(r"\+[1-9]\d{6,14}")
 _PLAIN_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 _NEVER = dt.datetime.min.replace(tzinfo=dt.UTC)
+_LEAD_LOCKS = 1_818_580_324  # the advisory-lock space of "a lead for this address"
 
 
 @dataclass
@@ -320,6 +321,8 @@ def _resolve(session: Session, actor: Actor, pending: list[_Item], default_regio
     for item in _match_owners(session, read_again):
         assert item.point is not None
         unknown[(item.point[0], item.point[2])].append(item)
+    if unknown:
+        unknown = _claim_unknown(session, unknown)
     if not unknown:
         return
     # One new lead per unknown address, all created at once; the first item's lead source.
@@ -333,6 +336,36 @@ def _resolve(session: Session, actor: Actor, pending: list[_Item], default_regio
     for items, lead_id in zip(unknown.values(), leads, strict=True):
         for item in items:
             item.customer_id = lead_id
+
+
+def _claim_unknown(
+    session: Session, unknown: dict[tuple[str, str], list[_Item]]
+) -> dict[tuple[str, str], list[_Item]]:
+    """The unknown addresses this batch may create leads for, under locks (PostgreSQL).
+
+    Two platforms reporting the same unknown number at the same moment would otherwise each
+    create a lead for it: neither transaction sees the other's uncommitted one. So the batch
+    takes a transaction-level advisory lock per unknown address, in the order of the lock
+    keys (two batches never wait on each other in a circle; PostgreSQL evaluates a volatile
+    function of the select list after the ORDER BY), and matches the addresses again: a
+    lead a batch committed while this one waited is found and used. SQLite needs none of
+    this: a write holds the database lock from its start (BEGIN IMMEDIATE)."""
+    if session.get_bind().dialect.name == "sqlite":
+        return unknown
+    session.execute(
+        text(
+            "SELECT pg_advisory_xact_lock(:space, key) FROM"
+            " (SELECT DISTINCT hashtext(address) AS key"
+            "  FROM unnest(CAST(:addresses AS text[])) AS address) AS wanted"
+            " ORDER BY key"
+        ),
+        {"space": _LEAD_LOCKS, "addresses": sorted({n for _, n in unknown})},
+    ).all()
+    still: dict[tuple[str, str], list[_Item]] = defaultdict(list)
+    for item in _match_owners(session, [i for items in unknown.values() for i in items]):
+        assert item.point is not None
+        still[(item.point[0], item.point[2])].append(item)
+    return still
 
 
 def _read_point(item: _Item, default_region: str) -> bool:
