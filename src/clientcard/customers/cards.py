@@ -15,7 +15,6 @@ from __future__ import annotations
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 from sqlalchemy import (
@@ -188,10 +187,13 @@ def _coalescer(db: Database, owners: Owners) -> Coalescer[str, list[dict[str, An
     per_database = _coalescers.setdefault(db, {})
     found = per_database.get(owners.name)
     if found is None:
+        database = weakref.ref(db)  # not the database itself: the entry would never go
+
+        async def read(keys: list[str]) -> dict[str, list[dict[str, Any]]]:
+            return await _read_keys(database(), owners.many, keys)  # type: ignore[arg-type]
+
         found = per_database[owners.name] = Coalescer(
-            partial(_read_keys, db, owners.many),
-            missing=list,
-            concurrency=db.async_pool_size,
+            read, missing=list, concurrency=db.async_pool_size
         )
     return found
 
