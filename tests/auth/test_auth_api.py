@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from clientcard.audit.models import AuditEntry
+from clientcard.auth.models import ApiToken
+from clientcard.base import utcnow
 from tests.conftest import Api, login
 
 
@@ -151,6 +155,15 @@ def test_an_administrator_lists_and_revokes_a_systems_tokens(client, db, admin, 
 
     items = admin.get(f"/api/v1/users/{agent.user_id}/api-tokens").json()["items"]
     assert [t["revoked_at"] is not None for t in items] == [False, True]
+    assert [t["status"] for t in items] == ["active", "revoked"]
+    with db.write() as session:  # the gateway's token runs out
+        session.execute(
+            update(ApiToken)
+            .where(ApiToken.id == gateway["id"])
+            .values(expires_at=utcnow() - dt.timedelta(minutes=1))
+        )
+    items = admin.get(f"/api/v1/users/{agent.user_id}/api-tokens").json()["items"]
+    assert [t["status"] for t in items] == ["expired", "revoked"]
     with db.read() as session:
         entries = session.execute(
             select(AuditEntry.entity_id, AuditEntry.actor).where(

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, computed_field
 
 from clientcard.auth.actor import Role
+from clientcard.base import utcnow
 from clientcard.schemas import ReadModel, WriteModel
 
 USERNAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@-]{1,149}$"
@@ -77,6 +79,16 @@ class ApiTokenRead(ReadModel):
     created_at: dt.datetime
     expires_at: dt.datetime | None
     revoked_at: dt.datetime | None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def status(self) -> Literal["active", "revoked", "expired"]:
+        """Whether the token works now: revoked and expired tokens do not."""
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at is not None and self.expires_at <= utcnow():
+            return "expired"
+        return "active"
 
 
 class ApiTokenIssued(ApiTokenRead):

@@ -306,7 +306,7 @@ def _resolve(session: Session, actor: Actor, pending: list[_Item], default_regio
             unresolved.append(item)
         elif _read_point(item, default_region) and item.customer_id is None:
             unresolved.append(item)
-    unknown: dict[tuple[str, str], list[_Item]] = defaultdict(list)
+    missed: list[_Item] = []
     read_again: list[_Item] = []
     for item in _match_owners(session, unresolved):
         if item.quick:  # matched nobody: read it fully, it may be invalid or another number
@@ -316,13 +316,11 @@ def _resolve(session: Session, actor: Actor, pending: list[_Item], default_regio
             if item.point and item.point[2] != quick_value:
                 read_again.append(item)
                 continue
-        assert item.point is not None
-        unknown[(item.point[0], item.point[2])].append(item)
-    for item in _match_owners(session, read_again):
-        assert item.point is not None
-        unknown[(item.point[0], item.point[2])].append(item)
-    if unknown:
-        unknown = _claim_unknown(session, unknown)
+        missed.append(item)
+    missed += _match_owners(session, read_again)
+    if not missed:
+        return
+    unknown = _by_address(_claim_unknown(session, missed))
     if not unknown:
         return
     # One new lead per unknown address, all created at once; the first item's lead source.
@@ -338,10 +336,9 @@ def _resolve(session: Session, actor: Actor, pending: list[_Item], default_regio
             item.customer_id = lead_id
 
 
-def _claim_unknown(
-    session: Session, unknown: dict[tuple[str, str], list[_Item]]
-) -> dict[tuple[str, str], list[_Item]]:
-    """The unknown addresses this batch may create leads for, under locks (PostgreSQL).
+def _claim_unknown(session: Session, missed: list[_Item]) -> list[_Item]:
+    """The items of unknown addresses this batch may create leads for, under locks
+    (PostgreSQL).
 
     Two platforms reporting the same unknown number at the same moment would otherwise each
     create a lead for it: neither transaction sees the other's uncommitted one. So the batch
@@ -351,7 +348,7 @@ def _claim_unknown(
     lead a batch committed while this one waited is found and used. SQLite needs none of
     this: a write holds the database lock from its start (BEGIN IMMEDIATE)."""
     if session.get_bind().dialect.name == "sqlite":
-        return unknown
+        return missed
     session.execute(
         text(
             "SELECT pg_advisory_xact_lock(:space, key) FROM"
@@ -359,13 +356,18 @@ def _claim_unknown(
             "  FROM unnest(CAST(:addresses AS text[])) AS address) AS wanted"
             " ORDER BY key"
         ),
-        {"space": _LEAD_LOCKS, "addresses": sorted({n for _, n in unknown})},
+        {"space": _LEAD_LOCKS, "addresses": sorted({i.point[2] for i in missed if i.point})},
     ).all()
-    still: dict[tuple[str, str], list[_Item]] = defaultdict(list)
-    for item in _match_owners(session, [i for items in unknown.values() for i in items]):
+    return _match_owners(session, missed)
+
+
+def _by_address(items: list[_Item]) -> dict[tuple[str, str], list[_Item]]:
+    """Items grouped by their address's type and normalized value."""
+    grouped: dict[tuple[str, str], list[_Item]] = defaultdict(list)
+    for item in items:
         assert item.point is not None
-        still[(item.point[0], item.point[2])].append(item)
-    return still
+        grouped[(item.point[0], item.point[2])].append(item)
+    return grouped
 
 
 def _read_point(item: _Item, default_region: str) -> bool:

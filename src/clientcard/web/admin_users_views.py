@@ -11,7 +11,6 @@ from fastapi.responses import Response
 from clientcard.auth import service as auth
 from clientcard.auth.actor import Role
 from clientcard.auth.schemas import ApiTokenCreate, ApiTokenRead, UserCreate, UserRead, UserUpdate
-from clientcard.base import utcnow
 from clientcard.errors import Conflict, Invalid
 from clientcard.http import Services, services
 from clientcard.web import forms
@@ -41,7 +40,7 @@ def _user_page(
             ApiTokenRead.model_validate(t)
             for t in auth.list_api_tokens(session, actor=ctx.actor, user_id=user_id)
         ]
-    context = {"user": user, "roles": ROLES, "tokens": tokens, "now": utcnow(), **extra}
+    context = {"user": user, "roles": ROLES, "tokens": tokens, **extra}
     return show(request, "admin/user.html", context, status=status)
 
 
