@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from clientcard import access
 from clientcard.audit import service as audit
-from clientcard.auth.actor import Actor, Permission
+from clientcard.auth.actor import Actor
 from clientcard.base import utcnow
 from clientcard.contacts.models import ContactPoint
 from clientcard.contacts.normalize import (
@@ -101,22 +101,6 @@ def normalized_fields(
     else:  # web: a chat/web visitor id or a site, compared as given
         normalized = value
     return {**stored, "value": value, "normalized": normalized}
-
-
-def _customer_for_write(session: Session, customer_id: int) -> Customer:
-    customer = session.scalars(
-        select(Customer).where(Customer.id == customer_id).with_for_update()
-    ).one_or_none()
-    if customer is None or customer.deleted_at is not None:
-        raise NotFound(f"customer {customer_id} does not exist")
-    return customer
-
-
-def touch_customer(customer: Customer, actor: Actor) -> None:
-    """A change to anything on the card makes a new version of the card."""
-    customer.updated_at = utcnow()
-    customer.updated_by = actor.username
-    customer.version += 1
 
 
 def _check_not_duplicate(
@@ -295,21 +279,16 @@ def add_contact_point(
     data: ContactPointCreate,
     default_region: str,
 ) -> ContactPoint:
-    actor.require(Permission.CUSTOMER_WRITE)
-    customer = _customer_for_write(session, customer_id)
+    customer = access.writable(session, actor, customer_id)
     (point,) = add_points(
         session, actor=actor, customer=customer, items=[data], default_region=default_region
     )
-    touch_customer(customer, actor)
+    access.touch(customer, actor)
     return point
 
 
 def list_contact_points(session: Session, *, actor: Actor, customer_id: int) -> list[ContactPoint]:
-    actor.require(Permission.CUSTOMER_READ)
-    customer = session.get(Customer, customer_id)
-    if customer is None or customer.deleted_at is not None:
-        raise NotFound(f"customer {customer_id} does not exist")
-    return list(customer.contact_points)
+    return list(access.readable(session, actor, customer_id).contact_points)
 
 
 def _point_of(customer: Customer, point_id: int) -> ContactPoint:
@@ -329,8 +308,7 @@ def update_contact_point(
     expected_version: int | None,
     default_region: str,
 ) -> ContactPoint:
-    actor.require(Permission.CUSTOMER_WRITE)
-    customer = _customer_for_write(session, customer_id)
+    customer = access.writable(session, actor, customer_id)
     point = _point_of(customer, point_id)
     if expected_version is not None and expected_version != point.version:
         raise PreconditionFailed(
@@ -389,7 +367,7 @@ def update_contact_point(
             customer_id=customer.id,
             changes=changes,
         )
-        touch_customer(customer, actor)
+        access.touch(customer, actor)
     return point
 
 
@@ -401,8 +379,7 @@ def delete_contact_point(
     point_id: int,
     expected_version: int | None,
 ) -> None:
-    actor.require(Permission.CUSTOMER_WRITE)
-    customer = _customer_for_write(session, customer_id)
+    customer = access.writable(session, actor, customer_id)
     point = _point_of(customer, point_id)
     if expected_version is not None and expected_version != point.version:
         raise PreconditionFailed(
@@ -422,4 +399,4 @@ def delete_contact_point(
     customer.contact_points.remove(point)
     session.flush()
     _settle_primary(session, actor=actor, customer=customer, kind=point.type, chosen=None)
-    touch_customer(customer, actor)
+    access.touch(customer, actor)

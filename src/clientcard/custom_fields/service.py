@@ -29,6 +29,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from clientcard import access
 from clientcard.audit import service as audit
 from clientcard.auth.actor import Actor, Permission
 from clientcard.base import utcnow
@@ -40,12 +41,10 @@ from clientcard.custom_fields.schemas import (
     CustomGroupCreate,
     CustomGroupUpdate,
 )
-from clientcard.customers.models import Customer
 from clientcard.errors import (
     Conflict,
     ErrorCollector,
     FieldError,
-    Forbidden,
     Invalid,
     NotFound,
     PreconditionFailed,
@@ -66,8 +65,9 @@ _DEFINITION_LOCK = 0x636C_6366  # "clcf"
 
 
 def _require_admin(actor: Actor) -> None:
-    if not actor.is_admin:
-        raise Forbidden("only administrators manage custom field definitions")
+    actor.require(
+        Permission.CUSTOM_FIELD_MANAGE, "only administrators manage custom field definitions"
+    )
 
 
 def _check_version(kind: str, name: Any, version: int, expected: int | None) -> None:
@@ -527,22 +527,6 @@ def check_values(
 # ---- group records ---------------------------------------------------------------------
 
 
-def _readable_customer(session: Session, actor: Actor, customer_id: int) -> Customer:
-    customer = session.get(Customer, customer_id)
-    if customer is None or (
-        customer.deleted_at is not None and not actor.can(Permission.CUSTOMER_READ_DELETED)
-    ):
-        raise NotFound(f"customer {customer_id} does not exist")
-    return customer
-
-
-def _live_customer(session: Session, customer_id: int) -> Customer:
-    customer = session.get(Customer, customer_id)
-    if customer is None or customer.deleted_at is not None:
-        raise NotFound(f"customer {customer_id} does not exist")
-    return customer
-
-
 def _existing_group(session: Session, group_key: str) -> CustomGroup:
     group = session.get(CustomGroup, group_key)
     if group is None:
@@ -577,8 +561,7 @@ def list_records(
 ) -> tuple[list[CustomGroupRecord], str | None]:
     """The customer's records in the group, newest first, keyset-paginated by id through
     ix_custom_group_records_customer_id_group_key_id."""
-    actor.require(Permission.CUSTOMER_READ)
-    _readable_customer(session, actor, customer_id)
+    access.readable(session, actor, customer_id)
     _existing_group(session, group_key)
     limit = max(1, min(limit, MAX_LIMIT))
     query = select(CustomGroupRecord).where(
@@ -607,8 +590,7 @@ def _missing_record(record_id: int, group_key: str) -> NotFound:
 def get_record(
     session: Session, *, actor: Actor, customer_id: int, group_key: str, record_id: int
 ) -> CustomGroupRecord:
-    actor.require(Permission.CUSTOMER_READ)
-    _readable_customer(session, actor, customer_id)
+    access.readable(session, actor, customer_id)
     _existing_group(session, group_key)
     record = session.scalars(_record_query(customer_id, group_key, record_id)).one_or_none()
     if record is None:
@@ -625,8 +607,7 @@ def create_record(
     values: dict[str, Any],
     default_region: str,
 ) -> CustomGroupRecord:
-    actor.require(Permission.CUSTOMER_WRITE)
-    _live_customer(session, customer_id)
+    access.writable(session, actor, customer_id)
     _writable_group(session, group_key)
     stored = check_values(
         session,
@@ -662,9 +643,9 @@ def create_record(
 
 
 def _record_for_write(
-    session: Session, customer_id: int, group_key: str, record_id: int
+    session: Session, actor: Actor, customer_id: int, group_key: str, record_id: int
 ) -> CustomGroupRecord:
-    _live_customer(session, customer_id)
+    access.writable(session, actor, customer_id)
     record = session.scalars(
         _record_query(customer_id, group_key, record_id).with_for_update()
     ).one_or_none()
@@ -687,7 +668,7 @@ def update_record(
 ) -> CustomGroupRecord:
     """Merges the values sent into the record (null removes one) and validates the result."""
     actor.require(Permission.CUSTOMER_WRITE)
-    record = _record_for_write(session, customer_id, group_key, record_id)
+    record = _record_for_write(session, actor, customer_id, group_key, record_id)
     _check_version("record", record_id, record.version, expected_version)
     _writable_group(session, group_key)
     before = dict(record.values or {})
@@ -729,7 +710,7 @@ def delete_record(
 ) -> None:
     """Deletes the record (also in an inactive group); the history keeps its values."""
     actor.require(Permission.CUSTOMER_WRITE)
-    record = _record_for_write(session, customer_id, group_key, record_id)
+    record = _record_for_write(session, actor, customer_id, group_key, record_id)
     _check_version("record", record_id, record.version, expected_version)
     audit.record(
         session,

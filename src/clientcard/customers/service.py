@@ -11,6 +11,7 @@ from sqlalchemy import Select, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from clientcard import access
 from clientcard.audit import service as audit
 from clientcard.auth.actor import Actor, Permission
 from clientcard.auth.models import User
@@ -34,8 +35,6 @@ from clientcard.errors import (
     FieldError,
     Forbidden,
     Invalid,
-    NotFound,
-    PreconditionFailed,
 )
 from clientcard.pagination import MAX_LIMIT, decode_cursor, encode_cursor
 from clientcard.statuses import service as statuses
@@ -91,7 +90,9 @@ def _check_owner(session: Session, actor: Actor, *, before: int | None, after: i
     the current owner changes or removes it."""
     if after == before:
         return
-    if before is not None and not (actor.is_admin or actor.user_id == before):
+    if before is not None and not (
+        actor.can(Permission.CUSTOMER_REASSIGN) or actor.user_id == before
+    ):
         raise Forbidden(
             "only an administrator or the current owner may change or remove the owner",
             errors=[FieldError("assigned_to", "not yours to change")],
@@ -426,36 +427,9 @@ def _flush_guarded(session: Session) -> None:
 
 
 def get_customer(session: Session, *, actor: Actor, customer_id: int) -> Customer:
-    actor.require(Permission.CUSTOMER_READ)
-    customer = session.scalars(
-        select(Customer)
-        .where(Customer.id == customer_id)
-        .options(selectinload(Customer.contact_points))
-    ).one_or_none()
-    if customer is None or (
-        customer.deleted_at is not None and not actor.can(Permission.CUSTOMER_READ_DELETED)
-    ):
-        raise NotFound(f"customer {customer_id} does not exist")
-    return customer
-
-
-def _for_write(session: Session, customer_id: int, *, deleted: bool = False) -> Customer:
-    customer = session.scalars(
-        select(Customer).where(Customer.id == customer_id).with_for_update()
-    ).one_or_none()
-    if customer is None or (customer.deleted_at is not None) != deleted:
-        state = "deleted " if deleted else ""
-        raise NotFound(f"{state}customer {customer_id} does not exist")
-    return customer
-
-
-def _check_version(customer: Customer, expected_version: int | None) -> None:
-    if expected_version is not None and expected_version != customer.version:
-        raise PreconditionFailed(
-            f"customer {customer.id} is at version {customer.version}, not {expected_version}; "
-            "reload it and apply the change again",
-            current_version=customer.version,
-        )
+    return access.readable(
+        session, actor, customer_id, options=[selectinload(Customer.contact_points)]
+    )
 
 
 def update_customer(
@@ -468,9 +442,7 @@ def update_customer(
     default_region: str = "PL",
     origin: str = "api",
 ) -> Customer:
-    actor.require(Permission.CUSTOMER_WRITE)
-    customer = _for_write(session, customer_id)
-    _check_version(customer, expected_version)
+    customer = access.writable(session, actor, customer_id, expected_version=expected_version)
     given = data.model_dump(exclude_unset=True)
     errors = ErrorCollector()
     for name in NOT_NULLABLE & given.keys():
@@ -509,7 +481,7 @@ def update_customer(
         if values[name] != before[name]:
             setattr(customer, name, values[name])
     _derive(customer)
-    contacts.touch_customer(customer, actor)
+    access.touch(customer, actor)
     _flush_guarded(session)
     audit.record(
         session,
@@ -536,13 +508,17 @@ def delete_customer(
     session: Session, *, actor: Actor, customer_id: int, expected_version: int | None
 ) -> Customer:
     """Soft delete: the card leaves lists and look-ups; an administrator can restore it."""
-    actor.require(Permission.CUSTOMER_DELETE)
-    customer = _for_write(session, customer_id)
-    _check_version(customer, expected_version)
+    customer = access.writable(
+        session,
+        actor,
+        customer_id,
+        permission=Permission.CUSTOMER_DELETE,
+        expected_version=expected_version,
+    )
     now = utcnow()
     customer.deleted_at = now
     customer.deleted_by = actor.username
-    contacts.touch_customer(customer, actor)
+    access.touch(customer, actor)
     audit.record(
         session,
         actor=actor,
@@ -556,13 +532,12 @@ def delete_customer(
 
 
 def restore_customer(session: Session, *, actor: Actor, customer_id: int) -> Customer:
-    actor.require(Permission.CUSTOMER_RESTORE)
-    customer = _for_write(session, customer_id, deleted=True)
+    customer = access.deleted_for_restore(session, actor, customer_id)
     _check_identification_free(session, snapshot(customer), self_id=customer.id)
     before = customer.deleted_at
     customer.deleted_at = None
     customer.deleted_by = None
-    contacts.touch_customer(customer, actor)
+    access.touch(customer, actor)
     _flush_guarded(session)
     audit.record(
         session,
@@ -760,10 +735,8 @@ def read_card(session: Session, *, actor: Actor, customer_id: int) -> CustomerRe
     """The card as the API shows it (the GET of a card is the second-hottest call)."""
     actor.require(Permission.CUSTOMER_READ)
     found = cards.read(session, cards.BY_ID, {"customer_id": customer_id})
-    if not found or (
-        found[0].deleted_at is not None and not actor.can(Permission.CUSTOMER_READ_DELETED)
-    ):
-        raise NotFound(f"customer {customer_id} does not exist")
+    if not found or not access.may_read(actor, found[0]):
+        raise access.not_found(customer_id)
     return found[0]
 
 
@@ -771,8 +744,7 @@ def customer_history(
     session: Session, *, actor: Actor, customer_id: int, cursor: str | None, limit: int
 ) -> tuple[list[Any], str | None]:
     """The change history of a card the actor may see."""
-    if session.get(Customer, customer_id) is None:
-        raise NotFound(f"customer {customer_id} does not exist")
+    access.readable(session, actor, customer_id, permission=Permission.HISTORY_READ)
     return audit.customer_history(
         session, actor=actor, customer_id=customer_id, cursor=cursor, limit=limit
     )

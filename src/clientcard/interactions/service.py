@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from sqlalchemy import bindparam, or_, select, text, update
 from sqlalchemy.orm import Session, selectinload
 
+from clientcard import access
 from clientcard.audit import service as audit
 from clientcard.auth.actor import Actor, Permission
 from clientcard.auth.models import User
@@ -27,7 +28,7 @@ from clientcard.customers import service as customers
 from clientcard.customers.models import Customer
 from clientcard.customers.schemas import CustomerCreate, LeadSource
 from clientcard.db import insert_many
-from clientcard.errors import FieldError, Invalid, NotFound
+from clientcard.errors import Conflict, FieldError, Invalid, NotFound
 from clientcard.interactions.models import Interaction
 from clientcard.interactions.schemas import InteractionIn, ItemResult
 from clientcard.live import bus as live
@@ -602,7 +603,9 @@ def _move_last_interaction(session: Session, latest: dict[int, dt.datetime]) -> 
 def get_interaction(session: Session, *, actor: Actor, interaction_id: int) -> Interaction:
     actor.require(Permission.INTERACTION_READ)
     interaction = session.get(Interaction, interaction_id)
-    if interaction is None:
+    if interaction is None or not access.may_read(
+        actor, session.get(Customer, interaction.customer_id)
+    ):
         raise NotFound(f"interaction {interaction_id} does not exist")
     return interaction
 
@@ -613,7 +616,9 @@ def list_ambiguous(
     """Interactions whose contact point matched several customers, newest first."""
     actor.require(Permission.INTERACTION_READ)
     limit = max(1, min(limit, MAX_LIMIT))
-    query = select(Interaction).where(Interaction.ambiguous.is_(True))
+    query = access.join_visible(
+        select(Interaction).where(Interaction.ambiguous.is_(True)), actor, Interaction.customer_id
+    )
     if cursor:
         (last_id,) = decode_cursor(cursor, kinds=(int,))
         query = query.where(Interaction.id < last_id)
@@ -632,9 +637,12 @@ def resolve_ambiguous(
     ).one_or_none()
     if interaction is None:
         raise NotFound(f"interaction {interaction_id} does not exist")
-    target = session.get(Customer, customer_id)
-    if target is None or target.deleted_at is not None:
-        raise Invalid.field("customer_id", f"customer {customer_id} does not exist")
+    if not access.may_read(actor, session.get(Customer, interaction.customer_id)):
+        raise NotFound(f"interaction {interaction_id} does not exist")
+    try:
+        access.writable(session, actor, customer_id)
+    except (NotFound, Conflict):
+        raise Invalid.field("customer_id", f"customer {customer_id} does not exist") from None
     before = {"customer_id": interaction.customer_id, "ambiguous": interaction.ambiguous}
     interaction.customer_id = customer_id
     interaction.ambiguous = False

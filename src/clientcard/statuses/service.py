@@ -8,11 +8,11 @@ import logging
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from clientcard import access
 from clientcard.audit import service as audit
 from clientcard.auth.actor import Actor, Permission, system_actor
 from clientcard.base import utcnow
-from clientcard.customers.models import Customer
-from clientcard.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+from clientcard.errors import Conflict, DomainError, Invalid, NotFound
 from clientcard.statuses.models import LeadStatus, ScheduledChange
 from clientcard.statuses.schemas import LeadStatusCreate, LeadStatusUpdate, ScheduledChangeCreate
 
@@ -21,8 +21,7 @@ SCHEDULER = system_actor("scheduler")
 
 
 def _require_admin(actor: Actor) -> None:
-    if not actor.is_admin:
-        raise Forbidden("only administrators configure lead statuses")
+    actor.require(Permission.LEAD_STATUS_MANAGE, "only administrators configure lead statuses")
 
 
 def list_statuses(session: Session, *, actor: Actor) -> list[LeadStatus]:
@@ -87,18 +86,10 @@ def check_status(session: Session, key: str, *, field: str = "lead_status") -> N
 # ---- scheduled changes ---------------------------------------------------------------------
 
 
-def _customer(session: Session, customer_id: int) -> Customer:
-    customer = session.get(Customer, customer_id)
-    if customer is None or customer.deleted_at is not None:
-        raise NotFound(f"customer {customer_id} does not exist")
-    return customer
-
-
 def schedule(
     session: Session, *, actor: Actor, customer_id: int, data: ScheduledChangeCreate
 ) -> ScheduledChange:
-    actor.require(Permission.CUSTOMER_WRITE)
-    _customer(session, customer_id)
+    access.writable(session, actor, customer_id)
     check_status(session, data.value, field="value")
     if data.due_at <= utcnow():
         raise Invalid.field("due_at", "must be in the future")
@@ -124,8 +115,7 @@ def schedule(
 
 
 def list_scheduled(session: Session, *, actor: Actor, customer_id: int) -> list[ScheduledChange]:
-    actor.require(Permission.CUSTOMER_READ)
-    _customer(session, customer_id)
+    access.readable(session, actor, customer_id)
     return list(
         session.scalars(
             select(ScheduledChange)
@@ -137,7 +127,7 @@ def list_scheduled(session: Session, *, actor: Actor, customer_id: int) -> list[
 
 def cancel(session: Session, *, actor: Actor, customer_id: int, change_id: int) -> ScheduledChange:
     """Cancels a change that has not been applied yet."""
-    actor.require(Permission.CUSTOMER_WRITE)
+    access.writable(session, actor, customer_id)
     change = session.scalars(
         select(ScheduledChange)
         .where(ScheduledChange.id == change_id, ScheduledChange.customer_id == customer_id)
