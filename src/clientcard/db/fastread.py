@@ -6,7 +6,7 @@
   on an asyncpg pool, one pool per event loop, so that a read waiting for the server holds
   neither the event loop nor a thread: asyncpg's protocol, written in Cython, costs the
   server process less per read than psycopg's asyncio layer (see docs/benchmarks.md,
-  "Screen pop on PostgreSQL").
+  "asyncpg instead of psycopg").
 - `compile_for`: a statement's SQL, parameters and result processors, built once per
   statement and dialect.
 - `coalescer`: keyed reads in flight together answered by one read (`coalesce.py`), one
@@ -117,7 +117,7 @@ class FastReads:
             # depend on the key. PostgreSQL's default would plan a statement over an array
             # of keys afresh at every run (its generic plan, costed for an array of unknown
             # length, looks dearer than the plan for the array at hand): see
-            # docs/benchmarks.md, "Screen pop on PostgreSQL".
+            # docs/benchmarks.md, "Generic plans".
             server_settings={"plan_cache_mode": "force_generic_plan"},
             init=_decode_json,
             reset=_keep_session,

@@ -74,10 +74,10 @@ class Database:
 
     @property
     def reads_in_process(self) -> bool:
-        """True when a read runs inside this process (embedded SQLite) and returns in tens of
-        microseconds: cheaper run on the caller's thread, even on the event loop, than sent
-        to a worker thread, and cheaper alone than batched with others. False when reads
-        wait on a server."""
+        """True when a read runs inside this process (embedded SQLite) and is short: cheaper
+        run on the caller's thread, even on the event loop, than sent to a worker thread,
+        and cheaper alone than batched with others (see docs/benchmarks.md, the raw SQL
+        rows). False when reads wait on a server."""
         return self.is_sqlite
 
     @property
