@@ -25,6 +25,7 @@ from clientcard.auth.actor import system_actor
 from clientcard.config import Settings
 from clientcard.customers import cards, service
 from clientcard.db import Database, make_engine
+from clientcard.db.fastread import Compiled, compile_for
 
 DEFAULT_REGION = "PL"
 
@@ -114,11 +115,11 @@ class _Raw:
         self.connection = database.engine.raw_connection()
         self.sqlite = database.is_sqlite
         dialect = database.engine.dialect
-        self.lookup_sql = cards.compile_for(cards.OWNERS_OF_PHONE, dialect, {"normalized": ""})
-        self.email_sql = cards.compile_for(cards.OWNERS_OF_EMAIL, dialect, {"normalized": ""})
-        self.customer_sql = cards.compile_for(cards.BY_ID, dialect, {"customer_id": 0})
+        self.lookup_sql = compile_for(cards.OWNERS_OF_PHONE, dialect, {"normalized": ""})
+        self.email_sql = compile_for(cards.OWNERS_OF_EMAIL, dialect, {"normalized": ""})
+        self.customer_sql = compile_for(cards.BY_ID, dialect, {"customer_id": 0})
 
-    def _run(self, compiled: cards.Compiled, params: dict[str, Any]) -> int:
+    def _run(self, compiled: Compiled, params: dict[str, Any]) -> int:
         cursor = self.connection.cursor()
         try:
             rows = compiled.execute(cursor, params)

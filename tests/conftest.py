@@ -105,6 +105,7 @@ def _empty_tables(database: Database) -> None:
         if database.is_sqlite:
             for table in tables:
                 connection.execute(text(f"DELETE FROM {table}"))
+            connection.execute(text("DELETE FROM id_high_water"))  # ids start again
         else:
             connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
         for statement in SEEDED:

@@ -13,7 +13,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from clientcard import db as db_module
+from clientcard.db import bulk as db_bulk
 from clientcard.audit import service as audit
 from clientcard.audit.models import AuditEntry
 from clientcard.auth.actor import system_actor
@@ -92,7 +92,7 @@ def _customer(db: Database) -> int:
 
 
 def test_insert_many_skips_conflicting_rows_and_returns_the_inserted(db, monkeypatch):
-    monkeypatch.setattr(db_module, "_VALUES_PER_STATEMENT", 40)  # 3 rows per statement
+    monkeypatch.setattr(db_bulk, "_VALUES_PER_STATEMENT", 40)  # 3 rows per statement
     customer_id = _customer(db)
     table = Interaction.__table__
     with db.write() as session:

@@ -114,7 +114,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
-        await database.close_async()  # the screen pop's PostgreSQL pool of this loop
+        await database.close_async()  # the screen pop's async pool of this loop
 
     app = FastAPI(
         lifespan=lifespan,

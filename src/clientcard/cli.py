@@ -156,7 +156,7 @@ def worker(
     interval: float = typer.Option(1.0, "--interval", min=0.05, help="Seconds between polls."),
     once: bool = typer.Option(False, "--once", help="Apply what is due now, then exit."),
 ) -> None:
-    """Apply scheduled changes on time. Several workers may run at once (PostgreSQL)."""
+    """Apply scheduled changes on time. On a database server several workers may run at once."""
     import logging
     import signal
     import threading

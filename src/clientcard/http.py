@@ -87,17 +87,18 @@ T = TypeVar("T")
 async def hot_read(ctx: Ctx, work: Callable[[Session], T]) -> T:
     """Runs a short read (the card GET) in a read unit of work.
 
-    On embedded SQLite such a read returns in tens of microseconds, so it runs on the event
-    loop: the hop to a worker thread, and the GIL contention among those threads under load,
-    cost more than the query. Over the network (PostgreSQL) it goes to the thread pool, so
-    that waiting on the server never blocks the loop.
+    Where reads run in process (`Database.reads_in_process`) such a read is so short that
+    it runs on the event loop: the hop to a worker thread, and the GIL contention among
+    those threads under load, cost more than the query (see docs/benchmarks.md, the raw
+    SQL rows). Over the network
+    it goes to the thread pool, so that waiting on the server never blocks the loop.
     """
 
     def run() -> T:
         with ctx.db.read() as session:
             return work(session)
 
-    return run() if ctx.db.is_sqlite else await run_in_threadpool(run)
+    return run() if ctx.db.reads_in_process else await run_in_threadpool(run)
 
 
 M = TypeVar("M", bound=BaseModel)

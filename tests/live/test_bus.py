@@ -16,7 +16,7 @@ from clientcard.customers.schemas import CustomerCreate
 from clientcard.db import Database, after_commit, make_engine
 from clientcard.interactions import service as interactions
 from clientcard.live import bus as live
-from clientcard.live.bus import Event, MemoryBus, PostgresBus, agent_topic, customer_topic
+from clientcard.live.bus import ChannelBus, Event, MemoryBus, agent_topic, customer_topic
 from tests.conftest import make_user, postgres_url_or_skip
 
 SYSTEM = system_actor("tests")
@@ -253,7 +253,7 @@ def two_postgres_processes():
 def test_postgres_notify_reaches_the_subscribers_of_another_process(two_postgres_processes):
     one, other = two_postgres_processes
     bus_one, bus_other = live.bus_for(one), live.bus_for(other)
-    assert isinstance(bus_one, PostgresBus) and bus_one is not bus_other
+    assert isinstance(bus_one, ChannelBus) and bus_one is not bus_other
 
     async def scenario() -> None:
         async with (

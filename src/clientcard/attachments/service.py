@@ -6,8 +6,7 @@ that describes them is written afterwards in the request's unit of work. Bytes a
 only once no row names their hash, after the deleting transaction has committed
 (`release_bytes`), so a failure can leave an orphan file but never a row without bytes. The
 check "no row names this hash" and a new row naming it are serialized by a per-hash lock
-(`_lock_hash`): on PostgreSQL a transaction-scoped advisory lock, on SQLite the database's
-write lock that every write unit of work takes (`BEGIN IMMEDIATE`).
+(`_lock_hash`, `db.locks`).
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Literal, NamedTuple, Protocol
 
-from sqlalchemy import Select, func, or_, select, text
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from clientcard import access
@@ -31,6 +30,7 @@ from clientcard.auth.actor import Actor, Permission
 from clientcard.base import utcnow
 from clientcard.cases.models import Case
 from clientcard.customers.models import Customer
+from clientcard.db import locks
 from clientcard.errors import (
     Conflict,
     DomainError,
@@ -289,11 +289,8 @@ def receive_file(*, store: FileStore, upload: IncomingFile, policy: UploadPolicy
 
 
 def _lock_hash(session: Session, sha256: str) -> None:
-    """Serializes "is this hash still used?" against new rows naming it. SQLite: the write
-    unit of work already holds the database's write lock."""
-    if session.get_bind().dialect.name == "postgresql":
-        key = int(sha256[:15], 16)  # 60 bits: a positive bigint
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    """Serializes "is this hash still used?" against new rows naming it."""
+    locks.lock_key(session, locks.LockSpace.FILE_BYTES, sha256)
 
 
 def release_bytes(session: Session, *, store: FileStore, sha256: str) -> bool:

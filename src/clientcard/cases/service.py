@@ -8,8 +8,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, delete, func, or_, select, tuple_, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -30,6 +28,7 @@ from clientcard.cases.schemas import (
     CaseUpdate,
 )
 from clientcard.customers.models import Customer
+from clientcard.db import locks
 from clientcard.errors import (
     Conflict,
     DomainError,
@@ -156,8 +155,8 @@ def update_case_type(session: Session, *, actor: Actor, key: str, data: CaseType
 
 def _next_number(session: Session) -> str:
     """The next case number. The UPDATE locks the counter row until the transaction ends, so
-    concurrent creators on PostgreSQL queue one behind another (SQLite write transactions
-    are serialized already); a rolled-back creation leaves a gap, never a reused number."""
+    concurrent creators queue one behind another; a rolled-back creation leaves a gap, never
+    a reused number."""
     bump = (
         update(Counter)
         .where(Counter.name == CASE_COUNTER)
@@ -180,12 +179,8 @@ def _create_counter(session: Session) -> None:
     ).first()
     digits = re.sub(r"\D", "", last or "")
     start = int(digits) if digits else 0
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    session.execute(
-        insert(Counter)
-        .values(name=CASE_COUNTER, value=start)
-        .on_conflict_do_nothing(index_elements=["name"])
+    locks.insert_or_ignore(
+        session, Counter, {"name": CASE_COUNTER, "value": start}, unique=["name"]
     )
 
 

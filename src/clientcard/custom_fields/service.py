@@ -25,7 +25,7 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -41,6 +41,7 @@ from clientcard.custom_fields.schemas import (
     CustomGroupCreate,
     CustomGroupUpdate,
 )
+from clientcard.db import locks
 from clientcard.errors import (
     Conflict,
     ErrorCollector,
@@ -58,10 +59,6 @@ MAX_OPTION = 200
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # Groups are keyed by text; their history entries carry this entity id and the key.
 GROUP_ENTITY_ID = 0
-# PostgreSQL advisory lock taken while a field is created: the unique index on
-# (group_key, key) treats NULL group keys as distinct, so it cannot stop two concurrent
-# creations of the same customer-level key. (SQLite write transactions are serialized.)
-_DEFINITION_LOCK = 0x636C_6366  # "clcf"
 
 
 def _require_admin(actor: Actor) -> None:
@@ -274,8 +271,9 @@ def create_field(session: Session, *, actor: Actor, data: CustomFieldCreate) -> 
     if data.group is not None and session.get(CustomGroup, data.group) is None:
         errors.add("group", f"custom field group {data.group!r} does not exist")
     errors.raise_if_any()
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _DEFINITION_LOCK})
+    # The unique index on (group_key, key) treats NULL group keys as distinct, so it
+    # cannot stop two concurrent creations of the same customer-level key: a lock does.
+    locks.lock_key(session, locks.LockSpace.CUSTOM_FIELD_DEFINITIONS)
     where = (
         CustomField.group_key.is_(None)
         if data.group is None

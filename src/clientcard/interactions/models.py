@@ -3,10 +3,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import Boolean, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from clientcard.base import Base, BigId, JsonData, UTCDateTime, utcnow
+from clientcard.base import Base, BigId, JsonData, UTCDateTime, partial_index, utcnow
 
 
 class Interaction(Base):
@@ -17,12 +17,7 @@ class Interaction(Base):
         UniqueConstraint("source", "external_id"),
         Index("ix_interactions_customer_id_started_at_id", "customer_id", "started_at", "id"),
         Index("ix_interactions_case_id_started_at_id", "case_id", "started_at", "id"),
-        Index(
-            "ix_interactions_ambiguous_id",
-            "id",
-            sqlite_where=text("ambiguous"),
-            postgresql_where=text("ambiguous"),
-        ),
+        partial_index("ix_interactions_ambiguous_id", "id", where="ambiguous"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import bindparam, or_, select, text, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from clientcard import access
@@ -27,7 +27,7 @@ from clientcard.contacts.schemas import ContactPointCreate
 from clientcard.customers import service as customers
 from clientcard.customers.models import Customer
 from clientcard.customers.schemas import CustomerCreate, LeadSource
-from clientcard.db import insert_many
+from clientcard.db import insert_many, locks
 from clientcard.errors import Conflict, FieldError, Invalid, NotFound
 from clientcard.interactions.models import Interaction
 from clientcard.interactions.schemas import InteractionIn, ItemResult
@@ -41,7 +41,6 @@ _SPACES = re.compile(r"\s+")
 _E164 = re.compile(r"\+[1-9]\d{6,14}")
 _PLAIN_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 _NEVER = dt.datetime.min.replace(tzinfo=dt.UTC)
-_LEAD_LOCKS = 1_818_580_324  # the advisory-lock space of "a lead for this address"
 
 
 @dataclass
@@ -338,27 +337,16 @@ def _resolve(session: Session, actor: Actor, pending: list[_Item], default_regio
 
 
 def _claim_unknown(session: Session, missed: list[_Item]) -> list[_Item]:
-    """The items of unknown addresses this batch may create leads for, under locks
-    (PostgreSQL).
+    """The items of unknown addresses this batch may create leads for, under locks.
 
     Two platforms reporting the same unknown number at the same moment would otherwise each
     create a lead for it: neither transaction sees the other's uncommitted one. So the batch
-    takes a transaction-level advisory lock per unknown address, in the order of the lock
-    keys (two batches never wait on each other in a circle; PostgreSQL evaluates a volatile
-    function of the select list after the ORDER BY), and matches the addresses again: a
-    lead a batch committed while this one waited is found and used. SQLite needs none of
-    this: a write holds the database lock from its start (BEGIN IMMEDIATE)."""
-    if session.get_bind().dialect.name == "sqlite":
+    locks each unknown address (`db.locks.lock_keys`, taken in one order by every batch)
+    and, when it had to wait for the locks, matches the addresses again: a lead a batch
+    committed while this one waited is found and used."""
+    addresses = [i.point[2] for i in missed if i.point]
+    if not locks.lock_keys(session, locks.LockSpace.LEAD_FOR_ADDRESS, addresses):
         return missed
-    session.execute(
-        text(
-            "SELECT pg_advisory_xact_lock(:space, key) FROM"
-            " (SELECT DISTINCT hashtext(address) AS key"
-            "  FROM unnest(CAST(:addresses AS text[])) AS address) AS wanted"
-            " ORDER BY key"
-        ),
-        {"space": _LEAD_LOCKS, "addresses": sorted({i.point[2] for i in missed if i.point})},
-    ).all()
     return _match_owners(session, missed)
 
 
@@ -439,19 +427,12 @@ def _lead_of(item: _Item) -> CustomerCreate:
 
 
 def _lock_customers(session: Session, items: list[_Item]) -> None:
-    """Locks the batch's customers in id order before anything is written (PostgreSQL;
-    SQLite serializes writers anyway), so two platforms sending overlapping batches queue
-    on their first shared customer instead of deadlocking on each other's rows."""
-    if session.get_bind().dialect.name == "sqlite":
-        return  # the write transaction holds the database lock already
-    ids = sorted({i.customer_id for i in items if i.customer_id is not None})
-    for start in range(0, len(ids), 500):
-        session.execute(
-            select(Customer.id)
-            .where(Customer.id.in_(ids[start : start + 500]))
-            .order_by(Customer.id)
-            .with_for_update()
-        ).all()
+    """Locks the batch's customers in id order before anything is written, so two
+    platforms sending overlapping batches queue on their first shared customer instead of
+    deadlocking on each other's rows."""
+    locks.lock_rows(
+        session, Customer.id, {i.customer_id for i in items if i.customer_id is not None}
+    )
 
 
 def _capture_contact_points(
