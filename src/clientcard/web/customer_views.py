@@ -124,7 +124,7 @@ def customer_list(
 # ---- the card --------------------------------------------------------------------------
 
 
-def _card(
+def card_page(
     request: Request,
     ctx: Page,
     customer_id: int,
@@ -199,7 +199,7 @@ def _header(request: Request, ctx: Page, session: Session, customer: Any) -> dic
     }
 
 
-def _done(request: Request, ctx: Page, customer_id: int, tab: str, message: str) -> Response:
+def after_write(request: Request, ctx: Page, customer_id: int, tab: str, message: str) -> Response:
     """After a write: htmx gets the refreshed card, a plain form a redirect to it. The
     message is an English text of the catalogue (marked N_), shown in the user's language."""
     request.session["flash"] = tr(request, message)
@@ -228,7 +228,7 @@ def show_info(
             ],
         }
 
-    return _card(request, ctx, customer_id, "info", load, status=status, **extra)
+    return card_page(request, ctx, customer_id, "info", load, status=status, **extra)
 
 
 def _info_form(form: Form) -> dict[str, Any]:
@@ -286,7 +286,7 @@ def card_update(
         return show_info(
             request, ctx, customer_id, status=exc.status, form=submitted, errors=errors
         )
-    return _done(request, ctx, customer_id, "info", N_("Saved."))
+    return after_write(request, ctx, customer_id, "info", N_("Saved."))
 
 
 CONTACT_POINT_STALE = N_(
@@ -318,7 +318,7 @@ def remove_from_tab(
         return show(request, ctx, customer_id, status=412, notice=tr(request, stale_notice))
     except Conflict as exc:
         return show(request, ctx, customer_id, status=409, notice=exc.detail)
-    return _done(request, ctx, customer_id, tab, message)
+    return after_write(request, ctx, customer_id, tab, message)
 
 
 # ---- contact points --------------------------------------------------------------------
@@ -336,7 +336,7 @@ def show_contact_points(
         points = contacts.list_contact_points(session, actor=ctx.actor, customer_id=customer_id)
         return {"points": [ContactPointRead.model_validate(p) for p in points]}
 
-    return _card(
+    return card_page(
         request,
         ctx,
         customer_id,
@@ -380,7 +380,7 @@ def contact_point_add(
             form=values,
             errors=field_errors(exc.errors) or {"value": exc.detail},
         )
-    return _done(request, ctx, customer_id, "contact-points", N_("Contact point added."))
+    return after_write(request, ctx, customer_id, "contact-points", N_("Contact point added."))
 
 
 @router.post("/customers/{customer_id}/contact-points/{point_id}/delete", dependencies=CSRF)
@@ -457,7 +457,7 @@ def show_timeline(
             else None,
         }
 
-    return _card(
+    return card_page(
         request,
         ctx,
         customer_id,
@@ -487,7 +487,7 @@ def note_add(
             note=form.get("text", ""),
             errors=field_errors(exc.errors),
         )
-    return _done(request, ctx, customer_id, "timeline", N_("Note added."))
+    return after_write(request, ctx, customer_id, "timeline", N_("Note added."))
 
 
 # ---- cases -----------------------------------------------------------------------------
@@ -535,7 +535,7 @@ def show_cases(
             "campaigns": campaigns.list_campaigns(session, actor=ctx.actor, active=True),
         }
 
-    return _card(
+    return card_page(
         request,
         ctx,
         customer_id,
@@ -606,7 +606,7 @@ def show_history(
             else None,
         }
 
-    return _card(request, ctx, customer_id, "history", load)
+    return card_page(request, ctx, customer_id, "history", load)
 
 
 def _day_start(value: dt.date | None, *, days: int = 0) -> dt.datetime | None:
@@ -642,7 +642,7 @@ def show_dashboard(
         )
         return {"board": board, "charts": _charts(request, board)}
 
-    return _card(request, ctx, customer_id, "dashboard", load, window=window)
+    return card_page(request, ctx, customer_id, "dashboard", load, window=window)
 
 
 def _charts(request: Request, board: Any) -> dict[str, Any]:

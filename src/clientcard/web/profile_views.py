@@ -29,8 +29,8 @@ from clientcard.web.customer_views import (
     PAGE_SIZE,
     STALE_NOTICE,
     TAB_VIEWS,
-    _card,
-    _done,
+    card_page,
+    after_write,
     remove_from_tab,
 )
 from clientcard.web.forms import Form, form_data
@@ -81,7 +81,7 @@ def show_related(
         )
         return {"relations": views}
 
-    return _card(request, ctx, customer_id, "related", load, status=status, **extra)
+    return card_page(request, ctx, customer_id, "related", load, status=status, **extra)
 
 
 @router.post("/customers/{customer_id}/related", dependencies=CSRF)
@@ -101,7 +101,7 @@ def relation_add(
         shown = {**values, "labels": form.get("labels", "")}
         errors = _refused(exc, "other_id")
         return show_related(request, ctx, customer_id, status=exc.status, form=shown, errors=errors)
-    return _done(request, ctx, customer_id, "related", N_("Relation added."))
+    return after_write(request, ctx, customer_id, "related", N_("Relation added."))
 
 
 @router.post("/customers/{customer_id}/related/{relation_id}/delete", dependencies=CSRF)
@@ -146,7 +146,7 @@ def show_accounts(
         )
         return {"accounts": rows}
 
-    return _card(
+    return card_page(
         request,
         ctx,
         customer_id,
@@ -178,7 +178,7 @@ def account_add(
         return show_accounts(
             request, ctx, customer_id, status=exc.status, form=shown, errors=errors
         )
-    return _done(request, ctx, customer_id, "accounts", N_("Account added."))
+    return after_write(request, ctx, customer_id, "accounts", N_("Account added."))
 
 
 @router.post("/customers/{customer_id}/accounts/{account_id}/delete", dependencies=CSRF)
@@ -228,7 +228,7 @@ def show_campaigns(
             "campaigns": campaigns.list_campaigns(session, actor=ctx.actor, active=True),
         }
 
-    return _card(
+    return card_page(
         request,
         ctx,
         customer_id,
@@ -274,7 +274,7 @@ def campaign_record_add(
         return show_campaigns(
             request, ctx, customer_id, status=exc.status, form=shown, errors=errors
         )
-    return _done(request, ctx, customer_id, "campaigns", N_("Added to the campaign."))
+    return after_write(request, ctx, customer_id, "campaigns", N_("Added to the campaign."))
 
 
 # ---- attachments -----------------------------------------------------------------------
@@ -315,7 +315,7 @@ def show_attachments(
             else None,
         }
 
-    return _card(
+    return card_page(
         request,
         ctx,
         customer_id,
@@ -366,7 +366,7 @@ async def attachment_upload(
         await run_in_threadpool(transfer.release, ctx.db, store, stored.sha256)
         raise
     return await run_in_threadpool(
-        _done, request, ctx, customer_id, "attachments", f"{stored.name} attached."
+        after_write, request, ctx, customer_id, "attachments", f"{stored.name} attached."
     )
 
 
@@ -390,7 +390,7 @@ def attachment_delete(
             request, ctx, customer_id, status=412, notice=tr(request, STALE_NOTICE)
         )
     transfer.release(ctx.db, _store(ctx), sha256)
-    return _done(request, ctx, customer_id, "attachments", N_("File deleted."))
+    return after_write(request, ctx, customer_id, "attachments", N_("File deleted."))
 
 
 @router.get("/files/{attachment_id}")
@@ -445,7 +445,7 @@ def card_personal_data(request: Request, customer_id: int, ctx: Page = Depends(p
         }
 
     # The header's card read is the profile this tab lists.
-    return _card(request, ctx, customer_id, "personal-data", load, needs_customer=True)
+    return card_page(request, ctx, customer_id, "personal-data", load, needs_customer=True)
 
 
 # ---- custom field groups ---------------------------------------------------------------
@@ -484,7 +484,7 @@ def show_group(
         ]
         return {"group": group, "records": rows, "fields": fields}
 
-    return _card(
+    return card_page(
         request,
         ctx,
         customer_id,
