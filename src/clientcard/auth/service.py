@@ -14,12 +14,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from clientcard.addresses import normalize_email
 from clientcard.audit import service as audit
 from clientcard.auth.actor import Actor, Permission, Role
 from clientcard.auth.models import ApiToken, User
 from clientcard.auth.schemas import ApiTokenCreate, UserCreate, UserPreferencesUpdate, UserUpdate
 from clientcard.base import utcnow
-from clientcard.contacts.normalize import normalize_email
 from clientcard.db import after_commit
 from clientcard.errors import Conflict, FieldError, Invalid, NotFound, Unauthorized
 

@@ -14,6 +14,8 @@ ContactType = Literal["phone", "mobile", "email", "whatsapp", "address", "social
 ContactLabel = Literal["private", "work", "home", "other"]
 CONTACT_TYPES: tuple[ContactType, ...] = get_args(ContactType)
 LABELS: tuple[ContactLabel, ...] = get_args(ContactLabel)
+# The types whose values are phone numbers (stored in E.164).
+PHONE_TYPES: frozenset[ContactType] = frozenset({"phone", "mobile", "whatsapp"})
 
 
 class ContactPoint(Base):

@@ -29,10 +29,10 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from clientcard.addresses import normalize_email, normalize_phone
 from clientcard.audit import service as audit
 from clientcard.auth.actor import Actor, Permission
 from clientcard.base import utcnow
-from clientcard.contacts.normalize import normalize_email, normalize_phone
 from clientcard.custom_fields.models import (
     CHOICE_TYPES,
     CustomField,

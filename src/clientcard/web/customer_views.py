@@ -22,7 +22,7 @@ from clientcard.contacts.models import CONTACT_TYPES, LABELS
 from clientcard.contacts.schemas import ContactPointCreate, ContactPointRead
 from clientcard.custom_fields import service as custom_fields
 from clientcard.customers import service as customers
-from clientcard.customers.models import CustomerKind
+from clientcard.customers.models import GENDERS, KINDS, CustomerKind
 from clientcard.customers.schemas import CustomerRead, CustomerUpdate
 from clientcard.errors import Conflict, DomainError, Forbidden, Invalid, PreconditionFailed
 from clientcard.interactions import dashboard, timeline
