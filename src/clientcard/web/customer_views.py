@@ -18,7 +18,7 @@ from clientcard.cases.models import PRIORITIES
 from clientcard.cases.models import STATUSES as CASE_STATUSES
 from clientcard.cases.schemas import CaseCreate
 from clientcard.contacts import service as contacts
-from clientcard.contacts.models import CONTACT_TYPES, LABELS
+from clientcard.contacts.models import CONTACT_TYPES, LABELS, PHONE_TYPES
 from clientcard.contacts.schemas import ContactPointCreate, ContactPointRead
 from clientcard.custom_fields import service as custom_fields
 from clientcard.customers import service as customers
@@ -114,6 +114,7 @@ def customer_list(
         {
             "items": items,
             "query": query,
+            "phone_types": PHONE_TYPES,
             "first_url": "/customers?" + urlencode(kept) if cursor else None,
             "next_url": "/customers?" + urlencode({**kept, "cursor": next_cursor})
             if next_cursor
