@@ -102,7 +102,7 @@ def serve(
     from clientcard.auth import service as auth
     from clientcard.demo import customer_count, load_activity, load_demo
     from clientcard.migrate import upgrade
-    from clientcard.statuses import worker as jobs
+    from clientcard.scheduler import worker as jobs
 
     settings = get_settings()
     database = _database()
@@ -162,7 +162,7 @@ def worker(
     import threading
 
     from clientcard.migrate import upgrade
-    from clientcard.statuses import worker as jobs
+    from clientcard.scheduler import worker as jobs
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = get_settings()

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from clientcard.accounts import service as accounts
 from clientcard.accounts.schemas import AccountCreate, RelationCreate
+from clientcard.addresses import try_normalize_phone
 from clientcard.auth.actor import system_actor
 from clientcard.campaigns import records as campaign_records
 from clientcard.campaigns import service as campaigns
@@ -19,7 +20,6 @@ from clientcard.campaigns.records import CampaignRecordCreate
 from clientcard.campaigns.schemas import CampaignCreate
 from clientcard.cases import service as cases
 from clientcard.cases.schemas import CaseCreate
-from clientcard.contacts.normalize import try_normalize_phone
 from clientcard.contacts.schemas import ContactPointCreate
 from clientcard.custom_fields import service as custom_fields
 from clientcard.custom_fields.models import CustomGroup

@@ -51,7 +51,8 @@ async def services(request: Request) -> Services:
     return request.app.state.services
 
 
-def _bearer(request: Request) -> str:
+def bearer_token(request: Request) -> str:
+    """The token of the `Authorization: Bearer` header; 401 without one."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -69,8 +70,8 @@ async def authenticated(request: Request, svc: Services | None = None) -> Ctx:
     """`context` for a route that takes only the request (the screen pop): FastAPI's
     dependency and parameter machinery cost more than the look-up itself."""
     svc = svc or request.app.state.services
-    token = _bearer(request)
-    actor = svc.tokens.get(auth._token_hash(token))
+    token = bearer_token(request)
+    actor = svc.tokens.get(auth.token_hash_of(token))
     if actor is None:
         actor = await run_in_threadpool(_resolve, svc, token)
     return Ctx(db=svc.db, settings=svc.settings, tokens=svc.tokens, actor=actor)

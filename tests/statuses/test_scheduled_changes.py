@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from clientcard.statuses import worker
+from clientcard.scheduler import worker
 from tests.conftest import create_customer
 
 

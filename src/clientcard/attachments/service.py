@@ -17,13 +17,13 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, BinaryIO, Literal, NamedTuple, Protocol
+from typing import Any, BinaryIO, NamedTuple, Protocol
 
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from clientcard import access
-from clientcard.attachments.models import Attachment
+from clientcard.attachments.models import Attachment, Source
 from clientcard.attachments.storage import FileStore, FileTooLarge, MissingFile
 from clientcard.audit import service as audit
 from clientcard.auth.actor import Actor, Permission
@@ -44,7 +44,7 @@ from clientcard.pagination import MAX_LIMIT, decode_cursor, encode_cursor
 
 log = logging.getLogger(__name__)
 
-Kind = Literal["customer", "case", "interaction"]
+Kind = Source
 AVATAR_TYPES = frozenset({"image/png", "image/jpeg", "image/webp", "image/gif"})
 AVATAR_MAX_BYTES = 5 * 1024 * 1024
 MAX_NAME_CHARS = 200

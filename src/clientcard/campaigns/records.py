@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import AwareDatetime, Field
 from sqlalchemy import select, tuple_
@@ -18,8 +18,7 @@ from clientcard.audit import service as audit
 from clientcard.auth.actor import Actor
 from clientcard.auth.models import User
 from clientcard.base import utcnow
-from clientcard.campaigns.models import Campaign, CampaignRecord
-from clientcard.campaigns.schemas import Direction
+from clientcard.campaigns.models import Campaign, CampaignRecord, Direction, RecordStatus
 from clientcard.errors import (
     Conflict,
     ErrorCollector,
@@ -31,9 +30,6 @@ from clientcard.errors import (
 from clientcard.pagination import MAX_LIMIT, decode_cursor, encode_cursor
 from clientcard.schemas import Id, ReadModel, WriteModel
 
-RecordStatus = Literal[
-    "pending", "in_progress", "contacted", "callback", "completed", "refused", "excluded"
-]
 AUDITED_FIELDS = ("campaign_id", "status", "agent_id", "recontact_at", "note")
 NOT_NULLABLE = frozenset({"status"})
 

@@ -18,7 +18,7 @@ from clientcard.auth.actor import Actor, Permission
 from clientcard.auth.models import User
 from clientcard.base import utcnow
 from clientcard.campaigns.models import Campaign
-from clientcard.cases.models import Case, CaseComment, CaseNote, CaseType, Counter
+from clientcard.cases.models import STATUSES, Case, CaseComment, CaseNote, CaseType, Counter
 from clientcard.cases.schemas import (
     CaseCommentCreate,
     CaseCreate,
@@ -43,7 +43,6 @@ from clientcard.pagination import MAX_LIMIT, decode_cursor, encode_cursor
 
 CASE_COUNTER = "case_number"
 NUMBER_PREFIX = "C-"
-STATUSES = ("new", "open", "pending", "closed", "cancelled")
 FINAL_STATUSES = frozenset({"closed", "cancelled"})
 AUDITED_FIELDS = (
     "number",

@@ -8,17 +8,16 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from clientcard import access
-from clientcard.audit import service as audit
-from clientcard.auth.actor import Actor
-from clientcard.base import utcnow
-from clientcard.contacts.models import ContactPoint
-from clientcard.contacts.normalize import (
-    PHONE_TYPES,
+from clientcard.addresses import (
     check_region,
     normalize_email,
     normalize_phone,
     normalize_text,
 )
+from clientcard.audit import service as audit
+from clientcard.auth.actor import Actor
+from clientcard.base import utcnow
+from clientcard.contacts.models import PHONE_TYPES, ContactPoint
 from clientcard.contacts.schemas import ContactPointCreate, ContactPointUpdate
 from clientcard.customers.models import Customer
 from clientcard.errors import (
@@ -225,8 +224,8 @@ def new_point_rows(
 ) -> list[dict[str, Any]]:
     """The checked rows of a new customer's contact points, as `stage_points` would make
     them on a customer without points (`customers.create_leads`): the same errors, one
-    primary point per type (the last one asked to be, else the first), no customer id, id
-    or timestamps yet."""
+    primary point per type (the last one asked to be, else the first), no customer id, id,
+    version or timestamps yet (`customers.rows.new_rows` adds them)."""
     rows: list[dict[str, Any]] = []
     for item, fields, prefix in _checked_fields(items, default_region, field_prefix):
         if any(r["type"] == item.type and r["normalized"] == fields["normalized"] for r in rows):
@@ -240,7 +239,6 @@ def new_point_rows(
                 "label": item.label,
                 "primary": item.primary,
                 **fields,
-                "version": 1,
             }
         )
     for kind in {r["type"] for r in rows}:

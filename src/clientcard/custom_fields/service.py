@@ -30,11 +30,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from clientcard import access
+from clientcard.addresses import normalize_email, normalize_phone
 from clientcard.audit import service as audit
 from clientcard.auth.actor import Actor, Permission
 from clientcard.base import utcnow
-from clientcard.contacts.normalize import normalize_email, normalize_phone
-from clientcard.custom_fields.models import CustomField, CustomGroup, CustomGroupRecord
+from clientcard.custom_fields.models import (
+    CHOICE_TYPES,
+    CustomField,
+    CustomGroup,
+    CustomGroupRecord,
+)
 from clientcard.custom_fields.schemas import (
     CustomFieldCreate,
     CustomFieldUpdate,
@@ -52,7 +57,6 @@ from clientcard.errors import (
 )
 from clientcard.pagination import MAX_LIMIT, decode_cursor, encode_cursor
 
-CHOICE_TYPES = frozenset({"choice", "multi_choice"})
 MAX_TEXT = 5000
 MAX_URL = 2000
 MAX_OPTION = 200

@@ -28,8 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from clientcard.contacts.models import ContactPoint
-from clientcard.contacts.normalize import PHONE_TYPES
+from clientcard.contacts.models import PHONE_TYPES, ContactPoint
 from clientcard.contacts.schemas import ContactPointRead
 from clientcard.customers.models import Customer
 from clientcard.customers.schemas import CustomerRead, gravatar_for

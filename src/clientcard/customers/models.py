@@ -1,15 +1,20 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any
+from typing import Any, Literal, get_args
 
 from sqlalchemy import Boolean, Date, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from clientcard.base import Base, BigId, JsonData, UTCDateTime, partial_index, utcnow
+from clientcard.contacts.models import ContactPoint
 
-if TYPE_CHECKING:
-    from clientcard.contacts.models import ContactPoint
+# The values its columns may hold, defined once: the API's schemas, the pages and other
+# domains read them from here.
+CustomerKind = Literal["person", "company"]
+Gender = Literal["female", "male", "other", "unspecified"]
+KINDS: tuple[CustomerKind, ...] = get_args(CustomerKind)
+GENDERS: tuple[Gender, ...] = get_args(Gender)
 
 
 class Customer(Base):
@@ -74,7 +79,6 @@ class Customer(Base):
     lead_source: Mapped[dict[str, Any] | None] = mapped_column(JsonData)
 
     contact_points: Mapped[list[ContactPoint]] = relationship(
-        back_populates="customer",
         order_by="ContactPoint.id",
         cascade="all, delete-orphan",
         passive_deletes=True,

@@ -15,8 +15,8 @@ from typing import Literal
 from sqlalchemy import ColumnElement, false, or_, select
 from sqlalchemy.orm import Session
 
-from clientcard.contacts.models import ContactPoint
-from clientcard.contacts.normalize import PHONE_TYPES, try_normalize_phone
+from clientcard.addresses import try_normalize_phone
+from clientcard.contacts.models import PHONE_TYPES, ContactPoint
 from clientcard.customers.models import Customer
 from clientcard.db import search
 from clientcard.text import words

@@ -12,21 +12,22 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from clientcard import access
+from clientcard.addresses import (
+    check_region,
+    normalize_email,
+    normalize_phone,
+    phone_line,
+)
 from clientcard.audit import service as audit
 from clientcard.auth.actor import Actor, Permission
 from clientcard.auth.models import User
 from clientcard.base import utcnow
 from clientcard.contacts import service as contacts
 from clientcard.contacts.models import ContactPoint
-from clientcard.contacts.normalize import (
-    check_region,
-    normalize_email,
-    normalize_phone,
-    phone_line,
-)
 from clientcard.custom_fields import service as custom_fields
 from clientcard.customers import cards, search
 from clientcard.customers.models import Customer
+from clientcard.customers.rows import DERIVED_FROM, derived_columns, new_rows
 from clientcard.customers.schemas import CustomerCreate, CustomerRead, CustomerUpdate
 from clientcard.db import Database, insert_many, reserve_ids
 from clientcard.errors import (
@@ -38,7 +39,6 @@ from clientcard.errors import (
 )
 from clientcard.pagination import MAX_LIMIT, decode_cursor, encode_cursor
 from clientcard.statuses import service as statuses
-from clientcard.text import fold
 
 PROFILE_FIELDS = (
     "kind",
@@ -213,33 +213,9 @@ def _check_identification_free(session: Session, values: dict[str, Any], *, self
 def _derive(customer: Customer) -> None:
     """Keeps the search and sort columns in step with the profile."""
     for name, value in derived_columns(
-        {name: getattr(customer, name) for name in _DERIVED_FROM}
+        {name: getattr(customer, name) for name in DERIVED_FROM}
     ).items():
         setattr(customer, name, value)
-
-
-_DERIVED_FROM = ("kind", "first_name", "last_name", "company_name", "identification_number")
-
-
-def derived_columns(profile: dict[str, Any]) -> dict[str, str]:
-    """The search and sort columns of a profile."""
-    search_text = " " + fold(
-        " ".join(
-            p
-            for p in (
-                profile["first_name"],
-                profile["last_name"],
-                profile["company_name"],
-                profile["identification_number"],
-            )
-            if p
-        )
-    )
-    if profile["kind"] == "company":
-        sort_name = fold(profile["company_name"])
-    else:
-        sort_name = fold(f"{profile['last_name'] or ''} {profile['first_name'] or ''}")
-    return {"search_text": search_text, "sort_name": sort_name}
 
 
 def create_customer(
@@ -264,13 +240,29 @@ def create_customers(
     origin: str = "api",
 ) -> list[Customer]:
     """Creates customers with their contact points, each checked and recorded as
-    `create_customer` does, with one flush for the customers and one for their points
-    however many they are (ingestion creates a batch's new leads at once)."""
+    `create_customer` does, with one flush for the customers and their points however many
+    they are. Their rows are built by `customers.rows.new_rows`, as `create_leads` builds
+    them."""
     actor.require(Permission.CUSTOMER_WRITE)
-    customers = [
-        _new_customer(session, actor=actor, data=data, default_region=default_region, origin=origin)
+    profiles = [
+        _checked_values(
+            session, actor=actor, data=data, default_region=default_region, origin=origin
+        )
         for data in items
     ]
+    points = [
+        contacts.new_point_rows(
+            data.contact_points, default_region=default_region, field_prefix="contact_points."
+        )
+        for data in items
+    ]
+    now = utcnow()
+    customers = []
+    for profile, point_values in zip(profiles, points, strict=True):
+        row, point_rows = new_rows(profile, point_values, by=actor.username, at=now)
+        customers.append(
+            Customer(**row, contact_points=[ContactPoint(**point) for point in point_rows])
+        )
     session.add_all(customers)
     _flush_guarded(session)
     for customer in customers:
@@ -283,50 +275,11 @@ def create_customers(
             snapshot=snapshot(customer),
             origin=origin,
         )
-    staged = [
-        contacts.stage_points(
-            session,
-            actor=actor,
-            customer=customer,
-            items=data.contact_points,
-            default_region=default_region,
-            field_prefix="contact_points.",
-        )
-        for customer, data in zip(customers, items, strict=True)
-    ]
-    session.flush()
-    for customer, points in zip(customers, staged, strict=True):
+    for customer in customers:
         contacts.record_points(
-            session, actor=actor, customer=customer, points=points, origin=origin
+            session, actor=actor, customer=customer, points=customer.contact_points, origin=origin
         )
     return customers
-
-
-def _new_customer(
-    session: Session, *, actor: Actor, data: CustomerCreate, default_region: str, origin: str
-) -> Customer:
-    """A checked, not yet stored customer (without its contact points)."""
-    values = _checked_values(
-        session, actor=actor, data=data, default_region=default_region, origin=origin
-    )
-    customer = Customer(
-        **values,
-        **_first_version(actor, utcnow()),
-        contact_points=[],  # known to be empty: adding the first ones loads nothing
-    )
-    _derive(customer)
-    return customer
-
-
-def _first_version(actor: Actor, now: dt.datetime) -> dict[str, Any]:
-    """Who made a new card and when: its first version."""
-    return {
-        "created_by": actor.username,
-        "updated_by": actor.username,
-        "created_at": now,
-        "updated_at": now,
-        "version": 1,
-    }
 
 
 def _checked_values(
@@ -384,20 +337,16 @@ def create_leads(
     ]
     now = utcnow()
     ids = reserve_ids(connection, Customer.__table__, len(items))
-    customer_rows = [
-        {
-            **profile,
-            **derived_columns(profile),
-            **_first_version(actor, now),
-            "id": id_,
-        }
-        for id_, profile in zip(ids, profiles, strict=True)
+    built = [
+        new_rows(profile, point_values, by=actor.username, at=now)
+        for profile, point_values in zip(profiles, points, strict=True)
     ]
+    customer_rows = [{**row, "id": id_} for id_, (row, _) in zip(ids, built, strict=True)]
     insert_many(connection, Customer.__table__, customer_rows)
     point_ids = iter(reserve_ids(connection, ContactPoint.__table__, sum(map(len, points))))
     point_rows = [
-        {**row, "id": next(point_ids), "customer_id": id_, "created_at": now, "updated_at": now}
-        for id_, rows in zip(ids, points, strict=True)
+        {**row, "id": next(point_ids), "customer_id": id_}
+        for id_, (_, rows) in zip(ids, built, strict=True)
         for row in rows
     ]
     insert_many(connection, ContactPoint.__table__, point_rows)

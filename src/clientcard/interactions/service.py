@@ -15,14 +15,14 @@ from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from clientcard import access
+from clientcard.addresses import normalize_email, phone_line
 from clientcard.audit import service as audit
 from clientcard.auth.actor import Actor, Permission
 from clientcard.auth.models import User
 from clientcard.campaigns.models import Campaign
 from clientcard.cases.models import Case
 from clientcard.contacts import service as contacts
-from clientcard.contacts.models import ContactPoint
-from clientcard.contacts.normalize import PHONE_TYPES, normalize_email, phone_line
+from clientcard.contacts.models import PHONE_TYPES, ContactPoint
 from clientcard.contacts.schemas import ContactPointCreate
 from clientcard.customers import service as customers
 from clientcard.customers.models import Customer

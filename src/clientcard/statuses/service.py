@@ -1,23 +1,19 @@
-"""Lead statuses (P5) and changes scheduled for a time, applied by `clientcard worker`."""
+"""Lead statuses (P5) and changes scheduled for a time (applied by `clientcard.scheduler`)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import logging
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from clientcard import access
 from clientcard.audit import service as audit
-from clientcard.auth.actor import Actor, Permission, system_actor
+from clientcard.auth.actor import Actor, Permission
 from clientcard.base import utcnow
-from clientcard.errors import Conflict, DomainError, Invalid, NotFound
+from clientcard.errors import Conflict, Invalid, NotFound
 from clientcard.statuses.models import LeadStatus, ScheduledChange
 from clientcard.statuses.schemas import LeadStatusCreate, LeadStatusUpdate, ScheduledChangeCreate
-
-log = logging.getLogger("clientcard.worker")
-SCHEDULER = system_actor("scheduler")
 
 
 def _require_admin(actor: Actor) -> None:
@@ -150,44 +146,3 @@ def cancel(session: Session, *, actor: Actor, customer_id: int, change_id: int) 
         changes={"state": {"before": "pending", "after": "cancelled"}},
     )
     return change
-
-
-def apply_due(session: Session, *, now: dt.datetime, limit: int, default_region: str) -> int:
-    """Applies up to `limit` due changes in this transaction; returns how many were handled.
-
-    The rows are claimed with FOR UPDATE SKIP LOCKED, so any number of workers can run and
-    each change is applied exactly once (where writers are serialized, the write transaction
-    holds the database lock). A change that can no longer be applied (customer deleted, status
-    retired) is marked failed with the reason; the others go on.
-    """
-    from clientcard.customers import service as customers
-    from clientcard.customers.schemas import CustomerUpdate
-
-    due = list(
-        session.scalars(
-            select(ScheduledChange)
-            .where(ScheduledChange.state == "pending", ScheduledChange.due_at <= now)
-            .order_by(ScheduledChange.due_at, ScheduledChange.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-    )
-    for change in due:
-        try:
-            with session.begin_nested():
-                customers.update_customer(
-                    session,
-                    actor=SCHEDULER,
-                    customer_id=change.customer_id,
-                    data=CustomerUpdate(lead_status=change.value),
-                    expected_version=None,
-                    default_region=default_region,
-                    origin="scheduler",
-                )
-        except DomainError as exc:
-            change.state, change.error = "failed", exc.detail
-            log.warning("scheduled change %s failed: %s", change.id, exc.detail)
-        else:
-            change.state = "applied"
-        change.applied_at = utcnow()
-    return len(due)

@@ -8,7 +8,7 @@ import time
 
 from clientcard.base import utcnow
 from clientcard.db import Database
-from clientcard.statuses import service
+from clientcard.scheduler import service
 
 log = logging.getLogger("clientcard.worker")
 BATCH = 100
