@@ -139,7 +139,7 @@ def imports() -> dict[str, list[tuple[str, str | None, int]]]:
 
 def test_the_graph_is_read() -> None:
     found = imports()["clientcard.customers.service"]
-    assert ("clientcard.errors", "NotFound") in [(source, name) for source, name, _ in found]
+    assert ("clientcard.errors", "Conflict") in [(source, name) for source, name, _ in found]
     assert layer("clientcard.customers.api") == "edge"
     assert layer("clientcard.db.engine") == layer("clientcard.auth.actor") == "bottom"
 

@@ -23,9 +23,9 @@ SCHEDULER = system_actor("scheduler")
 def apply_due(session: Session, *, now: dt.datetime, limit: int, default_region: str) -> int:
     """Applies up to `limit` due changes in this transaction; returns how many were handled.
 
-    The rows are claimed with FOR UPDATE SKIP LOCKED (PostgreSQL), so any number of workers
-    can run and each change is applied exactly once; on SQLite the write transaction holds
-    the database lock. A change that can no longer be applied (customer deleted, status
+    The rows are claimed with FOR UPDATE SKIP LOCKED, so any number of workers can run and
+    each change is applied exactly once (where writers are serialized, the write transaction
+    holds the database lock). A change that can no longer be applied (customer deleted, status
     retired) is marked failed with the reason; the others go on.
     """
     due = list(
