@@ -241,8 +241,9 @@ class Database:
     """An engine plus the two kinds of session the app uses, read and write, and the
     single-statement read of the screen pop (`fetch_all`)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, settings: Settings) -> None:
         self.engine = engine
+        self.settings = settings  # what its units of work run under (clientcard.context)
         self.is_sqlite = engine.dialect.name == "sqlite"
         # The dialect `fetch_all` reads in: the engine's on SQLite, asyncpg's on PostgreSQL.
         self.read_dialect = (

@@ -23,6 +23,7 @@ from clientcard.contacts.normalize import (
     normalize_phone,
     phone_line,
 )
+from clientcard.context import settings_of
 from clientcard.custom_fields import service as custom_fields
 from clientcard.customers import cards, search
 from clientcard.customers.models import Customer
@@ -246,12 +247,9 @@ def create_customer(
     *,
     actor: Actor,
     data: CustomerCreate,
-    default_region: str,
     origin: str = "api",
 ) -> Customer:
-    return create_customers(
-        session, actor=actor, items=[data], default_region=default_region, origin=origin
-    )[0]
+    return create_customers(session, actor=actor, items=[data], origin=origin)[0]
 
 
 def create_customers(
@@ -259,17 +257,13 @@ def create_customers(
     *,
     actor: Actor,
     items: Sequence[CustomerCreate],
-    default_region: str,
     origin: str = "api",
 ) -> list[Customer]:
     """Creates customers with their contact points, each checked and recorded as
     `create_customer` does, with one flush for the customers and one for their points
     however many they are (ingestion creates a batch's new leads at once)."""
     actor.require(Permission.CUSTOMER_WRITE)
-    customers = [
-        _new_customer(session, actor=actor, data=data, default_region=default_region, origin=origin)
-        for data in items
-    ]
+    customers = [_new_customer(session, actor=actor, data=data, origin=origin) for data in items]
     session.add_all(customers)
     _flush_guarded(session)
     for customer in customers:
@@ -288,7 +282,6 @@ def create_customers(
             actor=actor,
             customer=customer,
             items=data.contact_points,
-            default_region=default_region,
             field_prefix="contact_points.",
         )
         for customer, data in zip(customers, items, strict=True)
@@ -301,13 +294,9 @@ def create_customers(
     return customers
 
 
-def _new_customer(
-    session: Session, *, actor: Actor, data: CustomerCreate, default_region: str, origin: str
-) -> Customer:
+def _new_customer(session: Session, *, actor: Actor, data: CustomerCreate, origin: str) -> Customer:
     """A checked, not yet stored customer (without its contact points)."""
-    values = _checked_values(
-        session, actor=actor, data=data, default_region=default_region, origin=origin
-    )
+    values = _checked_values(session, actor=actor, data=data, origin=origin)
     customer = Customer(
         **values,
         **_first_version(actor, utcnow()),
@@ -329,7 +318,7 @@ def _first_version(actor: Actor, now: dt.datetime) -> dict[str, Any]:
 
 
 def _checked_values(
-    session: Session, *, actor: Actor, data: CustomerCreate, default_region: str, origin: str
+    session: Session, *, actor: Actor, data: CustomerCreate, origin: str
 ) -> dict[str, Any]:
     """The profile of a new customer, checked: every field of `PROFILE_FIELDS`."""
     values = _clean_profile(
@@ -341,7 +330,6 @@ def _checked_values(
             session,
             values=data.custom,
             current=None,
-            default_region=default_region,
             enforce_required=enforce_required,
         )
     _check_company(session, values["company_id"], self_id=None)
@@ -356,7 +344,6 @@ def create_leads(
     *,
     actor: Actor,
     items: Sequence[CustomerCreate],
-    default_region: str,
     origin: str = "ingestion",
 ) -> list[int]:
     """`create_customers` for the new leads of an ingestion batch, returning their ids: the
@@ -369,16 +356,9 @@ def create_leads(
     if not items:
         return []
     connection = session.connection()
-    profiles = [
-        _checked_values(
-            session, actor=actor, data=data, default_region=default_region, origin=origin
-        )
-        for data in items
-    ]
+    profiles = [_checked_values(session, actor=actor, data=data, origin=origin) for data in items]
     points = [
-        contacts.new_point_rows(
-            data.contact_points, default_region=default_region, field_prefix="contact_points."
-        )
+        contacts.new_point_rows(session, data.contact_points, field_prefix="contact_points.")
         for data in items
     ]
     now = utcnow()
@@ -465,7 +445,6 @@ def update_customer(
     customer_id: int,
     data: CustomerUpdate,
     expected_version: int | None,
-    default_region: str = "PL",
     origin: str = "api",
 ) -> Customer:
     actor.require(Permission.CUSTOMER_WRITE)
@@ -486,7 +465,6 @@ def update_customer(
             session,
             values=given["custom"],
             current=before["custom"],
-            default_region=default_region,
             enforce_required=origin not in SYSTEM_ORIGINS,
         )
     values = _clean_profile({**before, **given}, reachable=bool(customer.contact_points))
@@ -610,7 +588,7 @@ def _cursor_values(customer: Customer, sort: SortKey) -> list[Any]:
     return [customer.id]
 
 
-def _filtered(session: Session, filters: CustomerFilter, default_region: str) -> Select[Any]:
+def _filtered(session: Session, filters: CustomerFilter) -> Select[Any]:
     """The customers a list's filters select (before sorting and paging)."""
     query = select(Customer).where(
         Customer.deleted_at.is_not(None) if filters.deleted else Customer.deleted_at.is_(None)
@@ -626,7 +604,7 @@ def _filtered(session: Session, filters: CustomerFilter, default_region: str) ->
     if filters.tag:
         query = query.where(search.has_tag(session, filters.tag))
     if filters.q:
-        parsed = search.classify(filters.q, region=default_region)
+        parsed = search.classify(filters.q, region=settings_of(session).default_region)
         if parsed is not None:
             query = query.where(search.condition(session, parsed))
     return query
@@ -645,11 +623,10 @@ def list_customers(
     filters: CustomerFilter,
     cursor: str | None,
     limit: int,
-    default_region: str,
 ) -> tuple[list[Customer], str | None]:
     _check_list_access(actor, filters)
     limit = max(1, min(limit, MAX_LIMIT))
-    query = _filtered(session, filters, default_region)
+    query = _filtered(session, filters)
     columns, descending, kinds = _sort_columns(filters.sort)
     if cursor:
         values = decode_cursor(cursor, kinds=kinds)
@@ -675,12 +652,11 @@ def neighbours(
     actor: Actor,
     filters: CustomerFilter,
     customer_id: int,
-    default_region: str,
 ) -> tuple[int | None, int | None]:
     """P11: the ids before and after a customer in the list the agent came from (the same
     filters and sort); (None, None) when the customer is not in that list."""
     _check_list_access(actor, filters)
-    query = _filtered(session, filters, default_region)
+    query = _filtered(session, filters)
     if session.scalars(query.where(Customer.id == customer_id)).first() is None:
         return None, None
     customer = session.get(Customer, customer_id)
@@ -712,11 +688,10 @@ def lookup(
     phone: str | None,
     email: str | None,
     region: str | None,
-    default_region: str,
 ) -> list[CustomerRead]:
     """The screen pop: the cards that own a phone number or an e-mail, most recently active
     first. Hidden customers are found too; deleted ones are not."""
-    owners, key = _screen_pop(actor, phone, email, region, default_region)
+    owners, key = _screen_pop(actor, phone, email, region or settings_of(session).default_region)
     return cards.read(session, owners.one, {"normalized": key})
 
 
@@ -727,18 +702,18 @@ async def lookup_cards(
     phone: str | None,
     email: str | None,
     region: str | None,
-    default_region: str,
 ) -> list[dict[str, Any]]:
     """`lookup` for the screen-pop route: the same cards as plain dicts in the API shape,
     read outside any session (see `cards.read_owners`)."""
-    owners, key = _screen_pop(actor, phone, email, region, default_region)
+    owners, key = _screen_pop(actor, phone, email, region or db.settings.default_region)
     return await cards.read_owners(db, owners, key)
 
 
 def _screen_pop(
-    actor: Actor, phone: str | None, email: str | None, region: str | None, default_region: str
+    actor: Actor, phone: str | None, email: str | None, region: str
 ) -> tuple[cards.Owners, str]:
-    """What a screen pop reads, and its key: the normalized phone number or e-mail."""
+    """What a screen pop reads, and its key: the normalized phone number (read in `region`
+    when national) or e-mail."""
     actor.require(Permission.CUSTOMER_READ)
     if bool(phone) == bool(email):
         raise Invalid(
@@ -749,7 +724,7 @@ def _screen_pop(
             ],
         )
     if phone:
-        region = check_region(region or default_region)
+        region = check_region(region)
         line = phone_line(phone, region)  # cached: the same callers ring again
         normalized = line[0] if line else normalize_phone(phone, region=region, field="phone")
         return cards.PHONE_OWNERS, normalized

@@ -162,7 +162,7 @@ def cancel(session: Session, *, actor: Actor, customer_id: int, change_id: int) 
     return change
 
 
-def apply_due(session: Session, *, now: dt.datetime, limit: int, default_region: str) -> int:
+def apply_due(session: Session, *, now: dt.datetime, limit: int) -> int:
     """Applies up to `limit` due changes in this transaction; returns how many were handled.
 
     The rows are claimed with FOR UPDATE SKIP LOCKED (PostgreSQL), so any number of workers
@@ -191,7 +191,6 @@ def apply_due(session: Session, *, now: dt.datetime, limit: int, default_region:
                     customer_id=change.customer_id,
                     data=CustomerUpdate(lead_status=change.value),
                     expected_version=None,
-                    default_region=default_region,
                     origin="scheduler",
                 )
         except DomainError as exc:
