@@ -855,7 +855,7 @@ def _self_check_interactions(rows: list[tuple]) -> None:
         )
         expected = (
             preview_of(data),
-            contact_point_of(data, default_region="PL")[2],
+            contact_point_of(data, region="PL")[2],
             data.details.model_dump(mode="json", exclude_defaults=True),
         )
         got = (values["preview"], values["contact_normalized"], json.loads(values["details"]))

@@ -171,7 +171,6 @@ def _user_snapshot(user: User) -> dict[str, object]:
         "display_name": user.display_name,
         "email": user.email,
         "role": user.role,
-        "language": user.language,
         "locale": user.locale,
         "active": user.active,
     }
@@ -191,7 +190,6 @@ def create_user(session: Session, *, actor: Actor, data: UserCreate) -> User:
         role=data.role.value,
         display_name=data.display_name or data.username,
         email=email,
-        language=data.language,
         locale=data.locale,
         active=True,
         version=1,
@@ -242,7 +240,7 @@ def update_user(
     actor.require(Permission.USER_MANAGE)
     user = get_user(session, actor=actor, user_id=user_id)
     given = data.model_dump(exclude_unset=True)
-    for name in ("role", "active", "language", "display_name", "password"):
+    for name in ("role", "active", "display_name", "password"):
         if name in given and given[name] is None:
             raise Invalid.field(name, "may not be null")
     if user.id == actor.user_id and (
@@ -382,7 +380,6 @@ def ensure_admin(session: Session, *, username: str) -> str | None:
             password_hash=hash_password(password),
             role=Role.ADMIN.value,
             display_name="Administrator",
-            language="en",
             active=True,
             version=1,
         )

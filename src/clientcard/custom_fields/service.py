@@ -34,6 +34,7 @@ from clientcard.addresses import normalize_email, normalize_phone
 from clientcard.audit import service as audit
 from clientcard.auth.actor import Actor, Permission
 from clientcard.base import utcnow
+from clientcard.context import settings_of
 from clientcard.custom_fields.models import (
     CHOICE_TYPES,
     CustomField,
@@ -407,8 +408,9 @@ def _empty(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip()) or value == []
 
 
-def _coerce(field: CustomField, value: Any, *, name: str, default_region: str) -> Any:
-    """The value to store for one field, or _Refused."""
+def _coerce(field: CustomField, value: Any, *, name: str, region: str) -> Any:
+    """The value to store for one field, or _Refused; a phone without a country code is read
+    in `region`."""
     kind = field.type
     if kind == "number":
         if isinstance(value, bool) or not isinstance(value, int | float):
@@ -459,7 +461,7 @@ def _coerce(field: CustomField, value: Any, *, name: str, default_region: str) -
         if kind == "email":
             return normalize_email(value, field=name)
         if kind == "phone":
-            return normalize_phone(value, region=default_region, field=name)
+            return normalize_phone(value, region=region, field=name)
     except Invalid as exc:
         raise _Refused(exc.errors[0].message if exc.errors else exc.detail) from None
     raise _Refused(f"has an unknown field type {kind!r}")  # pragma: no cover
@@ -470,7 +472,6 @@ def check_values(
     *,
     values: dict[str, Any],
     current: dict[str, Any] | None,
-    default_region: str,
     group_key: str | None = None,
     field_prefix: str = "custom.",
     enforce_required: bool = True,
@@ -478,7 +479,7 @@ def check_values(
     """Validates `values` (a partial or full object of custom values) against the
     definitions of the group (None: the customer's own fields) and returns the object to
     store: `current` (None on create) with the values sent merged in, normalized (phones
-    in E.164 read in `default_region`, e-mails normalized, dates as ISO strings,
+    in E.164 read in the default region, e-mails normalized, dates as ISO strings,
     multi-choice lists in option order); keys sent as null, blank or [] are removed.
 
     Every error is collected and raised at once as Invalid, each naming
@@ -495,6 +496,7 @@ def check_values(
     merged = dict(stored)
     errors = ErrorCollector(prefix=field_prefix)
     refused: set[str] = set()
+    region = settings_of(session).default_region
     for key, value in values.items():
         field = definitions.get(key)
         if field is None or not field.active:
@@ -511,9 +513,7 @@ def check_values(
             merged.pop(key, None)
             continue
         try:
-            merged[key] = _coerce(
-                field, value, name=f"{field_prefix}{key}", default_region=default_region
-            )
+            merged[key] = _coerce(field, value, name=f"{field_prefix}{key}", region=region)
         except _Refused as exc:
             errors.add(key, str(exc))
             refused.add(key)
@@ -607,7 +607,6 @@ def create_record(
     customer_id: int,
     group_key: str,
     values: dict[str, Any],
-    default_region: str,
 ) -> CustomGroupRecord:
     access.writable(session, actor, customer_id)
     _writable_group(session, group_key)
@@ -615,7 +614,6 @@ def create_record(
         session,
         values=values,
         current=None,
-        default_region=default_region,
         group_key=group_key,
         field_prefix="values.",
     )
@@ -666,7 +664,6 @@ def update_record(
     record_id: int,
     values: dict[str, Any],
     expected_version: int | None,
-    default_region: str,
 ) -> CustomGroupRecord:
     """Merges the values sent into the record (null removes one) and validates the result."""
     actor.require(Permission.CUSTOMER_WRITE)
@@ -678,7 +675,6 @@ def update_record(
         session,
         values=values,
         current=before,
-        default_region=default_region,
         group_key=group_key,
         field_prefix="values.",
     )

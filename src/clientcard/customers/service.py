@@ -24,6 +24,7 @@ from clientcard.auth.models import User
 from clientcard.base import utcnow
 from clientcard.contacts import service as contacts
 from clientcard.contacts.models import ContactPoint
+from clientcard.context import settings_of
 from clientcard.custom_fields import service as custom_fields
 from clientcard.customers import cards, search
 from clientcard.customers.models import Customer
@@ -223,12 +224,9 @@ def create_customer(
     *,
     actor: Actor,
     data: CustomerCreate,
-    default_region: str,
     origin: str = "api",
 ) -> Customer:
-    return create_customers(
-        session, actor=actor, items=[data], default_region=default_region, origin=origin
-    )[0]
+    return create_customers(session, actor=actor, items=[data], origin=origin)[0]
 
 
 def create_customers(
@@ -236,7 +234,6 @@ def create_customers(
     *,
     actor: Actor,
     items: Sequence[CustomerCreate],
-    default_region: str,
     origin: str = "api",
 ) -> list[Customer]:
     """Creates customers with their contact points, each checked and recorded as
@@ -244,16 +241,9 @@ def create_customers(
     they are. Their rows are built by `customers.rows.new_rows`, as `create_leads` builds
     them."""
     actor.require(Permission.CUSTOMER_WRITE)
-    profiles = [
-        _checked_values(
-            session, actor=actor, data=data, default_region=default_region, origin=origin
-        )
-        for data in items
-    ]
+    profiles = [_checked_values(session, actor=actor, data=data, origin=origin) for data in items]
     points = [
-        contacts.new_point_rows(
-            data.contact_points, default_region=default_region, field_prefix="contact_points."
-        )
+        contacts.new_point_rows(session, data.contact_points, field_prefix="contact_points.")
         for data in items
     ]
     now = utcnow()
@@ -283,7 +273,7 @@ def create_customers(
 
 
 def _checked_values(
-    session: Session, *, actor: Actor, data: CustomerCreate, default_region: str, origin: str
+    session: Session, *, actor: Actor, data: CustomerCreate, origin: str
 ) -> dict[str, Any]:
     """The profile of a new customer, checked: every field of `PROFILE_FIELDS`."""
     values = _clean_profile(
@@ -295,7 +285,6 @@ def _checked_values(
             session,
             values=data.custom,
             current=None,
-            default_region=default_region,
             enforce_required=enforce_required,
         )
     _check_company(session, values["company_id"], self_id=None)
@@ -310,7 +299,6 @@ def create_leads(
     *,
     actor: Actor,
     items: Sequence[CustomerCreate],
-    default_region: str,
     origin: str = "ingestion",
 ) -> list[int]:
     """`create_customers` for the new leads of an ingestion batch, returning their ids: the
@@ -323,16 +311,9 @@ def create_leads(
     if not items:
         return []
     connection = session.connection()
-    profiles = [
-        _checked_values(
-            session, actor=actor, data=data, default_region=default_region, origin=origin
-        )
-        for data in items
-    ]
+    profiles = [_checked_values(session, actor=actor, data=data, origin=origin) for data in items]
     points = [
-        contacts.new_point_rows(
-            data.contact_points, default_region=default_region, field_prefix="contact_points."
-        )
+        contacts.new_point_rows(session, data.contact_points, field_prefix="contact_points.")
         for data in items
     ]
     now = utcnow()
@@ -388,7 +369,6 @@ def update_customer(
     customer_id: int,
     data: CustomerUpdate,
     expected_version: int | None,
-    default_region: str = "PL",
     origin: str = "api",
 ) -> Customer:
     customer = access.writable(session, actor, customer_id, expected_version=expected_version)
@@ -407,7 +387,6 @@ def update_customer(
             session,
             values=given["custom"],
             current=before["custom"],
-            default_region=default_region,
             enforce_required=origin not in SYSTEM_ORIGINS,
         )
     values = _clean_profile({**before, **given}, reachable=bool(customer.contact_points))
@@ -534,7 +513,7 @@ def _cursor_values(customer: Customer, sort: SortKey) -> list[Any]:
     return [customer.id]
 
 
-def _filtered(session: Session, filters: CustomerFilter, default_region: str) -> Select[Any]:
+def _filtered(session: Session, filters: CustomerFilter) -> Select[Any]:
     """The customers a list's filters select (before sorting and paging)."""
     query = select(Customer).where(
         Customer.deleted_at.is_not(None) if filters.deleted else Customer.deleted_at.is_(None)
@@ -550,7 +529,7 @@ def _filtered(session: Session, filters: CustomerFilter, default_region: str) ->
     if filters.tag:
         query = query.where(search.has_tag(session, filters.tag))
     if filters.q:
-        parsed = search.classify(filters.q, region=default_region)
+        parsed = search.classify(filters.q, region=settings_of(session).default_region)
         if parsed is not None:
             query = query.where(search.condition(session, parsed))
     return query
@@ -569,11 +548,10 @@ def list_customers(
     filters: CustomerFilter,
     cursor: str | None,
     limit: int,
-    default_region: str,
 ) -> tuple[list[Customer], str | None]:
     _check_list_access(actor, filters)
     limit = max(1, min(limit, MAX_LIMIT))
-    query = _filtered(session, filters, default_region)
+    query = _filtered(session, filters)
     columns, descending, kinds = _sort_columns(filters.sort)
     if cursor:
         values = decode_cursor(cursor, kinds=kinds)
@@ -599,12 +577,11 @@ def neighbours(
     actor: Actor,
     filters: CustomerFilter,
     customer_id: int,
-    default_region: str,
 ) -> tuple[int | None, int | None]:
     """P11: the ids before and after a customer in the list the agent came from (the same
     filters and sort); (None, None) when the customer is not in that list."""
     _check_list_access(actor, filters)
-    query = _filtered(session, filters, default_region)
+    query = _filtered(session, filters)
     if session.scalars(query.where(Customer.id == customer_id)).first() is None:
         return None, None
     customer = session.get(Customer, customer_id)
@@ -636,11 +613,10 @@ def lookup(
     phone: str | None,
     email: str | None,
     region: str | None,
-    default_region: str,
 ) -> list[CustomerRead]:
     """The screen pop: the cards that own a phone number or an e-mail, most recently active
     first. Hidden customers are found too; deleted ones are not."""
-    owners, key = _screen_pop(actor, phone, email, region, default_region)
+    owners, key = _screen_pop(actor, phone, email, region or settings_of(session).default_region)
     return cards.read(session, owners.one, {"normalized": key})
 
 
@@ -651,18 +627,18 @@ async def lookup_cards(
     phone: str | None,
     email: str | None,
     region: str | None,
-    default_region: str,
 ) -> list[dict[str, Any]]:
     """`lookup` for the screen-pop route: the same cards as plain dicts in the API shape,
     read outside any session (see `cards.read_owners`)."""
-    owners, key = _screen_pop(actor, phone, email, region, default_region)
+    owners, key = _screen_pop(actor, phone, email, region or db.settings.default_region)
     return await cards.read_owners(db, owners, key)
 
 
 def _screen_pop(
-    actor: Actor, phone: str | None, email: str | None, region: str | None, default_region: str
+    actor: Actor, phone: str | None, email: str | None, region: str
 ) -> tuple[cards.Owners, str]:
-    """What a screen pop reads, and its key: the normalized phone number or e-mail."""
+    """What a screen pop reads, and its key: the normalized phone number (read in `region`
+    when national) or e-mail."""
     actor.require(Permission.CUSTOMER_READ)
     if bool(phone) == bool(email):
         raise Invalid(
@@ -673,7 +649,7 @@ def _screen_pop(
             ],
         )
     if phone:
-        region = check_region(region or default_region)
+        region = check_region(region)
         line = phone_line(phone, region)  # cached: the same callers ring again
         normalized = line[0] if line else normalize_phone(phone, region=region, field="phone")
         return cards.PHONE_OWNERS, normalized

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from clientcard.config import Settings
 from clientcard.db.bulk import number_new_rows
 from clientcard.db.engine import WRITE_OPTION, Checkpointer
 from clientcard.db.fastread import FastReads
@@ -53,8 +54,9 @@ class Database:
     """An engine plus the two kinds of session the app uses, read and write, and the
     single-statement read of the screen pop (`fetch_all`)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, settings: Settings) -> None:
         self.engine = engine
+        self.settings = settings  # what its units of work run under (clientcard.context)
         self.is_sqlite = engine.dialect.name == "sqlite"
         self._fast = FastReads(engine)
         # The dialect `fetch_all` reads in (the statements of `fastread.compile_for`).

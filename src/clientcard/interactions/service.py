@@ -24,6 +24,7 @@ from clientcard.cases.models import Case
 from clientcard.contacts import service as contacts
 from clientcard.contacts.models import PHONE_TYPES, ContactPoint
 from clientcard.contacts.schemas import ContactPointCreate
+from clientcard.context import settings_of
 from clientcard.customers import service as customers
 from clientcard.customers.models import Customer
 from clientcard.customers.schemas import CustomerCreate, LeadSource
@@ -67,8 +68,9 @@ def customer_side(data: InteractionIn) -> tuple[str, str | None]:
     return ("from", data.from_) if data.direction == "inbound" else ("to", data.to)
 
 
-def contact_point_of(data: InteractionIn, *, default_region: str) -> tuple[str, str, str]:
-    """(type, value, normalized) of the customer-side address, read by channel."""
+def contact_point_of(data: InteractionIn, *, region: str) -> tuple[str, str, str]:
+    """(type, value, normalized) of the customer-side address, read by channel; a national
+    phone number is read in `region`."""
     name, value = customer_side(data)
     if not value or not value.strip():
         raise Invalid.field(name, "is required to find the customer (or send customer_id)")
@@ -77,9 +79,9 @@ def contact_point_of(data: InteractionIn, *, default_region: str) -> tuple[str, 
     if channel == "email" or (channel in ("chat", "web", "social") and "@" in value):
         return "email", value, normalize_email(value, field=name)
     if channel in ("voice", "sms", "whatsapp"):
-        line = phone_line(value, default_region)
+        line = phone_line(value, region)
         if line is None:
-            raise Invalid.field(name, f"is not a valid phone number (read in {default_region})")
+            raise Invalid.field(name, f"is not a valid phone number (read in {region})")
         e164, mobile = line
         if channel == "whatsapp":
             return "whatsapp", value, e164
@@ -93,7 +95,7 @@ def contact_point_of(data: InteractionIn, *, default_region: str) -> tuple[str, 
             value,
             f"{network.strip().lower()}:{handle.strip().removeprefix('@').lower()}",
         )
-    line = phone_line(value, default_region)
+    line = phone_line(value, region)
     if line is not None:
         return "mobile", value, line[0]
     return "web", value, value
@@ -121,9 +123,7 @@ def preview_of(data: InteractionIn) -> str | None:
     return text or None
 
 
-def ingest(
-    session: Session, *, actor: Actor, items: list[dict[str, Any]], default_region: str
-) -> list[ItemResult]:
+def ingest(session: Session, *, actor: Actor, items: list[dict[str, Any]]) -> list[ItemResult]:
     """Stores each valid item once; one bad item never sinks the others."""
     actor.require(Permission.INTERACTION_INGEST)
     results: dict[int, ItemResult] = {}
@@ -136,13 +136,14 @@ def ingest(
 
     pending = _drop_duplicates(session, pending, results)
     _check_references(session, pending)
-    _resolve(session, actor, [i for i in pending if not i.errors], default_region)
+    region = settings_of(session).default_region  # national numbers are read in it
+    _resolve(session, actor, [i for i in pending if not i.errors], region)
     for item in pending:
         if item.errors:
             results[item.index] = _error(item.index, item.errors)
     good = [i for i in pending if not i.errors]
     _lock_customers(session, good)
-    _capture_contact_points(session, actor, good, default_region)
+    _capture_contact_points(session, actor, good)
     _insert(session, actor, good, results)
     _queue_live_events(session, good, results)
     return [results[i] for i in range(len(items))]
@@ -292,7 +293,7 @@ def quick_point_of(data: InteractionIn) -> tuple[str, str, str] | None:
     return None
 
 
-def _resolve(session: Session, actor: Actor, pending: list[_Item], default_region: str) -> None:
+def _resolve(session: Session, actor: Actor, pending: list[_Item], region: str) -> None:
     """Finds each item's customer by its contact point; an unknown one becomes a new lead,
     several matches go to the most recently active one, flagged as ambiguous. Addresses
     already in normalized form are matched first without being parsed (`quick_point_of`);
@@ -304,14 +305,14 @@ def _resolve(session: Session, actor: Actor, pending: list[_Item], default_regio
         if quick is not None:
             item.point, item.quick = quick, True
             unresolved.append(item)
-        elif _read_point(item, default_region) and item.customer_id is None:
+        elif _read_point(item, region) and item.customer_id is None:
             unresolved.append(item)
     missed: list[_Item] = []
     read_again: list[_Item] = []
     for item in _match_owners(session, unresolved):
         if item.quick:  # matched nobody: read it fully, it may be invalid or another number
             quick_value = item.point[2] if item.point else None
-            if not _read_point(item, default_region):
+            if not _read_point(item, region):
                 continue
             if item.point and item.point[2] != quick_value:
                 read_again.append(item)
@@ -328,7 +329,6 @@ def _resolve(session: Session, actor: Actor, pending: list[_Item], default_regio
         session,
         actor=actor,
         items=[_lead_of(items[0]) for items in unknown.values()],
-        default_region=default_region,
         origin=ORIGIN,
     )
     for items, lead_id in zip(unknown.values(), leads, strict=True):
@@ -359,11 +359,11 @@ def _by_address(items: list[_Item]) -> dict[tuple[str, str], list[_Item]]:
     return grouped
 
 
-def _read_point(item: _Item, default_region: str) -> bool:
+def _read_point(item: _Item, region: str) -> bool:
     """Reads the item's address fully; an invalid one is the item's error unless the item
     names its customer (then the address only goes unrecorded)."""
     try:
-        item.point = contact_point_of(item.data, default_region=default_region)
+        item.point = contact_point_of(item.data, region=region)
     except Invalid as exc:
         item.point = None
         if item.customer_id is None:
@@ -435,9 +435,7 @@ def _lock_customers(session: Session, items: list[_Item]) -> None:
     )
 
 
-def _capture_contact_points(
-    session: Session, actor: Actor, items: list[_Item], default_region: str
-) -> None:
+def _capture_contact_points(session: Session, actor: Actor, items: list[_Item]) -> None:
     """C6: an inbound address new to a customer named by id is added to their card."""
     wanted: dict[int, dict[tuple[str, str], str]] = defaultdict(dict)
     for item in items:
@@ -468,7 +466,6 @@ def _capture_contact_points(
                 actor=actor,
                 customer=customer,
                 items=new,
-                default_region=default_region,
                 origin=ORIGIN,
             )
 

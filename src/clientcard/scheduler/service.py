@@ -20,7 +20,7 @@ log = logging.getLogger("clientcard.worker")
 SCHEDULER = system_actor("scheduler")
 
 
-def apply_due(session: Session, *, now: dt.datetime, limit: int, default_region: str) -> int:
+def apply_due(session: Session, *, now: dt.datetime, limit: int) -> int:
     """Applies up to `limit` due changes in this transaction; returns how many were handled.
 
     The rows are claimed with FOR UPDATE SKIP LOCKED, so any number of workers can run and
@@ -46,7 +46,6 @@ def apply_due(session: Session, *, now: dt.datetime, limit: int, default_region:
                     customer_id=change.customer_id,
                     data=CustomerUpdate(lead_status=change.value),
                     expected_version=None,
-                    default_region=default_region,
                     origin="scheduler",
                 )
         except DomainError as exc:

@@ -96,7 +96,6 @@ def customer_list(
             filters=filters,
             cursor=cursor,
             limit=PAGE_SIZE,
-            default_region=ctx.settings.default_region,
         )
         items = [CustomerRead.of(c) for c in rows]
     query = {"q": q, "kind": kind, "vip": vip, "sort": sort}
@@ -186,7 +185,6 @@ def _header(request: Request, ctx: Page, session: Session, customer: Any) -> dic
                 actor=ctx.actor,
                 filters=filters,
                 customer_id=customer.id,
-                default_region=ctx.settings.default_region,
             )
         except (TypeError, DomainError):
             request.session.pop(LIST_KEY, None)  # a list this user may no longer see
@@ -380,7 +378,6 @@ def contact_point_add(
                 actor=ctx.actor,
                 customer_id=customer_id,
                 data=data,
-                default_region=ctx.settings.default_region,
             )
     except (Invalid, Conflict) as exc:
         return show_contact_points(

@@ -525,7 +525,6 @@ def group_record_add(
                 customer_id=customer_id,
                 group_key=group_key,
                 values=values,
-                default_region=ctx.settings.default_region,
             )
     except (Invalid, Conflict) as exc:
         errors = {k.removeprefix("values."): v for k, v in _refused(exc, "form").items()}
