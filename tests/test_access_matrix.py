@@ -9,9 +9,10 @@ The rules (docs/architecture.md, "Permissions in services"):
   the customer takes a supervisor or an administrator (agents 403); restoring takes an
   administrator (others 403; a customer that is not deleted cannot be restored: 404);
 - a soft-deleted customer: agents and supervisors get 404 on every read and write of it and
-  of everything under it, exactly as for a customer that does not exist (never 403, which
-  would tell them it exists); administrators read it and everything under it, every write
-  but restore is refused with 404 (restore the customer first), and they restore it;
+  of everything under it, its deletion and restoration included, exactly as for a customer
+  that does not exist (never 403, which would tell them it exists); administrators read it
+  and everything under it, every write but restore is refused with 409 ("restore the
+  customer first"; deleting it again too), and they restore it;
 - a customer that does not exist ("missing", every id unused): 404 for every role;
 - comments can be neither edited nor deleted: 405 for anyone logged in, whatever the state
   (the answer does not depend on the comment, so it tells nothing).
@@ -54,8 +55,9 @@ from tests.conftest import Api, _api_for, _empty_tables
 from tests.web.conftest import csrf_of
 
 READ, WRITE, DELETE_CUSTOMER, RESTORE = "read", "write", "delete customer", "restore"
-# What an administrator's write to (or under) a deleted customer answers.
-REFUSED_FOR_DELETED = 404
+# What an administrator's write to (or under) a deleted customer answers: the customer is
+# there for them to see, but must be restored before anything is written to it.
+REFUSED_FOR_DELETED = 409
 PROBLEM = "application/problem+json"
 PASSWORD = "secret-pass-1"  # tests/conftest.py's password
 USERNAMES = {"agent": "ana", "supervisor": "sam-supervisor", "admin": "root-admin"}
