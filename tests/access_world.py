@@ -146,8 +146,12 @@ def build_world(admin: Api, state: str, tag: str) -> dict[str, Any]:
     pdf = {"file": ("invoice.pdf", PDF, "application/pdf")}
     for key in ("attachment", "attachment_del", "attachment_page_del"):
         world[key] = _created(admin.post(f"{base}/attachments", files=pdf))["id"]
-    _created(admin.post(f"/api/v1/cases/{case}/attachments", files=pdf))
-    _created(admin.post(f"/api/v1/interactions/{world['interaction']}/attachments", files=pdf))
+    world["case_attachment"] = _created(admin.post(f"/api/v1/cases/{case}/attachments", files=pdf))[
+        "id"
+    ]
+    world["interaction_attachment"] = _created(
+        admin.post(f"/api/v1/interactions/{world['interaction']}/attachments", files=pdf)
+    )["id"]
     avatar = admin.client.put(
         f"{base}/avatar",
         files={"file": ("me.png", PNG, "image/png")},

@@ -29,6 +29,7 @@ exclusion whose route is gone.
 
 from __future__ import annotations
 
+import json
 import string
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
@@ -125,6 +126,8 @@ class Row:
     upload: tuple[str, bytes, str] | None = None  # (name, bytes, type) as the `file` part
     if_match: bool = False  # API: sends If-Match: *
     always: int | None = None  # the answer to anyone logged in, whatever the state
+    shows: str | None = None  # API reads: the world key of an object the answer must hold
+    says: Callable[[Ctx], str] | None = None  # page reads: a text the page must hold
 
     @property
     def page(self) -> bool:
@@ -181,49 +184,49 @@ def _case_form(c: Ctx) -> dict[str, Any]:
 # the customer's own restore and delete run last (see _in_order).
 ROWS: list[Row] = [
     # ---- API reads ----
-    api("GET", CUSTOMER),
+    api("GET", CUSTOMER, shows="customer"),
     api("GET", CUSTOMER + "/history"),
-    api("GET", CUSTOMER + "/contact-points"),
-    api("GET", CUSTOMER + "/accounts"),
-    api("GET", CUSTOMER + "/accounts/{account_id}"),
-    api("GET", CUSTOMER + "/relations"),
-    api("GET", CUSTOMER + "/relations/{relation_id}"),
-    api("GET", CUSTOMER + "/campaigns"),
-    api("GET", CUSTOMER + "/campaigns/{record_id}"),
-    api("GET", CUSTOMER + "/cases"),
-    api("GET", CASE),
-    api("GET", CASE + "/notes"),
-    api("GET", CASE + "/comments"),
-    api("GET", CASE + "/comments/{comment_id}"),
-    api("GET", GROUP_RECORDS),
-    api("GET", GROUP_RECORDS + "/{record_id}", ids=GROUP_RECORD),
-    api("GET", "/interactions/{interaction_id}"),
-    api("GET", CUSTOMER + "/timeline"),
+    api("GET", CUSTOMER + "/contact-points", shows="point"),
+    api("GET", CUSTOMER + "/accounts", shows="account"),
+    api("GET", CUSTOMER + "/accounts/{account_id}", shows="account"),
+    api("GET", CUSTOMER + "/relations", shows="relation"),
+    api("GET", CUSTOMER + "/relations/{relation_id}", shows="relation"),
+    api("GET", CUSTOMER + "/campaigns", shows="campaign_record"),
+    api("GET", CUSTOMER + "/campaigns/{record_id}", shows="campaign_record"),
+    api("GET", CUSTOMER + "/cases", shows="case"),
+    api("GET", CASE, shows="case"),
+    api("GET", CASE + "/notes", shows="case_note"),
+    api("GET", CASE + "/comments", shows="comment"),
+    api("GET", CASE + "/comments/{comment_id}", shows="comment"),
+    api("GET", GROUP_RECORDS, shows="group_record"),
+    api("GET", GROUP_RECORDS + "/{record_id}", ids=GROUP_RECORD, shows="group_record"),
+    api("GET", "/interactions/{interaction_id}", shows="interaction"),
+    api("GET", CUSTOMER + "/timeline", shows="interaction"),
     api("GET", CASE + "/timeline"),
     api("GET", CUSTOMER + "/dashboard"),
-    api("GET", CUSTOMER + "/attachments"),
-    api("GET", CASE + "/attachments"),
-    api("GET", "/interactions/{interaction_id}/attachments"),
-    api("GET", "/attachments/{attachment_id}"),
+    api("GET", CUSTOMER + "/attachments", shows="attachment"),
+    api("GET", CASE + "/attachments", shows="case_attachment"),
+    api("GET", "/interactions/{interaction_id}/attachments", shows="interaction_attachment"),
+    api("GET", "/attachments/{attachment_id}", shows="attachment"),
     api("GET", "/attachments/{attachment_id}/content"),
     api("GET", CUSTOMER + "/avatar"),
-    api("GET", CUSTOMER + "/scheduled-changes"),
+    api("GET", CUSTOMER + "/scheduled-changes", shows="change"),
     # ---- page reads ----
-    page("GET", CUSTOMER),
-    page("GET", CUSTOMER + "/contact-points"),
-    page("GET", CUSTOMER + "/timeline"),
-    page("GET", CUSTOMER + "/cases"),
-    page("GET", CUSTOMER + "/history"),
+    page("GET", CUSTOMER, says=lambda c: "Tested"),
+    page("GET", CUSTOMER + "/contact-points", says=lambda c: "one@example.com"),
+    page("GET", CUSTOMER + "/timeline", says=lambda c: "Called back"),
+    page("GET", CUSTOMER + "/cases", says=lambda c: "Router"),
+    page("GET", CUSTOMER + "/history", says=lambda c: "attachment.created"),
     page("GET", CUSTOMER + "/dashboard"),
-    page("GET", CASE),
-    page("GET", CUSTOMER + "/related"),
-    page("GET", CUSTOMER + "/accounts"),
-    page("GET", CUSTOMER + "/campaigns"),
-    page("GET", CUSTOMER + "/attachments"),
+    page("GET", CASE, says=lambda c: "Escalated"),
+    page("GET", CUSTOMER + "/related", says=lambda c: "Other0"),
+    page("GET", CUSTOMER + "/accounts", says=lambda c: f"{c['tag']}-0"),
+    page("GET", CUSTOMER + "/campaigns", says=lambda c: f"{c['tag']} campaign"),
+    page("GET", CUSTOMER + "/attachments", says=lambda c: "invoice.pdf"),
     page("GET", "/files/{attachment_id}"),
     page("GET", CUSTOMER + "/avatar"),
-    page("GET", CUSTOMER + "/personal-data"),
-    page("GET", CUSTOMER + "/groups/{group_key}"),
+    page("GET", CUSTOMER + "/personal-data", says=lambda c: "one@example.com"),
+    page("GET", CUSTOMER + "/groups/{group_key}", says=lambda c: "group_record"),
     page("GET", "/live/customers/{customer_id}"),
     # ---- API writes ----
     api("PATCH", CUSTOMER, WRITE, json=lambda c: {"note": "checked"}, if_match=True),
@@ -597,12 +600,11 @@ class Caller:
     token: str | None
     csrf: str
 
-    def call(self, row: Row, ctx: Ctx) -> tuple[int, str, str]:
-        """Status, content type and Location of the row's request."""
+    def call(self, row: Row, ctx: Ctx) -> Answer:
         url = row.url(ctx)
         if row.path == "/live/customers/{customer_id}":
             status, headers = stream_status(self.app, url, dict(self.page_client.cookies))
-            return status, headers.get("content-type", ""), headers.get("location", "")
+            return Answer(status, headers.get("content-type", ""), headers.get("location", ""))
         kw: dict[str, Any] = {"follow_redirects": False}
         if row.upload:
             kw["files"] = {"file": row.upload}
@@ -619,15 +621,33 @@ class Caller:
             if row.json is not None:
                 kw["json"] = row.json(ctx)
         response = client.request(row.method, url, headers=headers, **kw)
-        return (
+        return Answer(
             response.status_code,
             response.headers.get("content-type", ""),
             response.headers.get("location", ""),
+            response.content,
         )
 
 
-def _verdict(row: Row, want: int, got: tuple[int, str, str], role: str) -> str | None:
-    status, content_type, location = got
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    content_type: str
+    location: str
+    body: bytes = b""
+
+
+def _holds(data: Any, object_id: int) -> bool:
+    """Whether a JSON answer holds an object with this id, at any depth."""
+    if isinstance(data, dict):
+        return data.get("id") == object_id or any(_holds(v, object_id) for v in data.values())
+    if isinstance(data, list):
+        return any(_holds(v, object_id) for v in data)
+    return False
+
+
+def _verdict(row: Row, want: int, got: Answer, role: str, ctx: Ctx) -> str | None:
+    status, content_type, location = got.status, got.content_type, got.location
     if status != want:
         return f"{row.name}: {status}, expected {want}"
     if not row.page and status >= 400 and not content_type.startswith(PROBLEM):
@@ -638,6 +658,10 @@ def _verdict(row: Row, want: int, got: tuple[int, str, str], role: str) -> str |
         to_login = location.startswith("/login")
         if to_login != (role == "anonymous"):
             return f"{row.name}: redirected to {location!r}"
+    if status == 200 and row.shows and not _holds(json.loads(got.body), ctx[row.shows]):
+        return f"{row.name}: 200 without {row.shows} {ctx[row.shows]}"
+    if status == 200 and row.says and row.says(ctx) not in got.body.decode():
+        return f"{row.name}: 200 without the text {row.says(ctx)!r}"
     return None
 
 
@@ -704,7 +728,7 @@ def test_access_table(role: str, state: str, matrix: Matrix):
     caller = matrix.callers[role]
     failures = []
     for row in _in_order(role, state):
-        failure = _verdict(row, expected(row, role, state), caller.call(row, ctx), role)
+        failure = _verdict(row, expected(row, role, state), caller.call(row, ctx), role, ctx)
         if failure:
             failures.append(failure)
     assert not failures, f"{role} on a {state} customer:\n" + "\n".join(failures)
