@@ -24,8 +24,10 @@ GENERATED = [t for t in Base.metadata.sorted_tables if t.autoincrement_column is
 
 
 @pytest.fixture
-def app(settings: Settings, db: Database, tmp_path: Path):
-    return create_app(settings.model_copy(update={"files_dir": str(tmp_path / "files")}), db)
+def app(settings: Settings, db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    configured = settings.model_copy(update={"files_dir": str(tmp_path / "files")})
+    monkeypatch.setattr(db, "settings", configured)  # for this test only
+    return create_app(configured, db)
 
 
 def test_a_deleted_attachment_id_is_never_given_to_another_customer(agent):

@@ -103,9 +103,7 @@ def test_generated_cards_are_the_rows_the_service_stores(db):
             )
         )
     with db.write() as session:
-        made = service.create_customers(
-            session, actor=ACTOR, items=items, default_region="PL", origin="demo"
-        )
+        made = service.create_customers(session, actor=ACTOR, items=items, origin="demo")
         made_ids = [c.id for c in made]
     with db.read() as session:
         for row, customer_id in zip(batch, made_ids, strict=True):
