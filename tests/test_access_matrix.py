@@ -8,9 +8,12 @@ The rules (docs/architecture.md, "Permissions in services"):
   supervisors and administrators read it and everything under it and write to it; deleting
   the customer takes a supervisor or an administrator (agents 403); restoring takes an
   administrator (others 403; a customer that is not deleted cannot be restored: 404);
-- a soft-deleted customer: agents and supervisors get 404 on every read and write of it and
-  of everything under it, its deletion and restoration included, exactly as for a customer
-  that does not exist (never 403, which would tell them it exists); administrators read it
+- an action a role may never take (an agent deleting, anyone but an administrator
+  restoring) is 403 whatever the customer, missing and deleted ones included: the same
+  answer for every id tells nothing about any card;
+- a soft-deleted customer: agents and supervisors get 404 on every other read and write of
+  it and of everything under it, exactly as for a customer that does not exist (never a
+  403 that only a deleted card would give); administrators read it
   and everything under it, every write but restore is refused with 409 ("restore the
   customer first"; deleting it again too), and they restore it;
 - a customer that does not exist ("missing", every id unused): 404 for every role;
@@ -574,16 +577,20 @@ def expected(row: Row, role: str, state: str) -> int:
         return 303 if row.page else 401
     if row.always is not None:
         return row.always
+    # An action the role may never take is refused first, whatever the customer: the same
+    # 403 for every id tells nothing about any card.
+    if row.kind == DELETE_CUSTOMER and role == "agent":
+        return 403
+    if row.kind == RESTORE and role != "admin":
+        return 403
     if state == "missing" or (state == "deleted" and role != "admin"):
         return 404
     if state == "deleted":  # an administrator
         if row.kind in (READ, RESTORE):
             return row.ok
         return REFUSED_FOR_DELETED
-    if row.kind == DELETE_CUSTOMER:
-        return 403 if role == "agent" else row.ok
-    if row.kind == RESTORE:
-        return 404 if role == "admin" else 403
+    if row.kind == RESTORE:  # an administrator, on a customer that is not deleted
+        return 404
     return row.ok
 
 
@@ -684,8 +691,11 @@ class Matrix:
 @pytest.fixture(scope="module")
 def matrix(settings: Settings, _migrated: Database, tmp_path_factory) -> Iterator[Matrix]:
     files = tmp_path_factory.mktemp("files")
-    app = create_app(settings.model_copy(update={"files_dir": str(files)}), _migrated)
+    configured = settings.model_copy(update={"files_dir": str(files)})
+    _migrated.settings = configured  # for this module only: put back below
+    app = create_app(configured, _migrated)
     with ExitStack() as stack:
+        stack.callback(setattr, _migrated, "settings", settings)
         client = stack.enter_context(TestClient(app))
         apis = {
             role: _api_for(_migrated, client, USERNAMES[role], ROLES[role]) for role in USERNAMES

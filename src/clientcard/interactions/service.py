@@ -610,17 +610,27 @@ def resolve_ambiguous(
 ) -> Interaction:
     """An agent names the right customer of an ambiguous interaction."""
     actor.require(Permission.CUSTOMER_WRITE)
-    interaction = session.scalars(
-        select(Interaction).where(Interaction.id == interaction_id).with_for_update()
-    ).one_or_none()
-    if interaction is None:
+    owner_id = session.scalar(
+        select(Interaction.customer_id).where(Interaction.id == interaction_id)
+    )
+    if owner_id is None:
         raise NotFound(f"interaction {interaction_id} does not exist")
-    if not access.may_read(actor, session.get(Customer, interaction.customer_id)):
-        raise NotFound(f"interaction {interaction_id} does not exist")
+    # Both cards change (the interaction leaves one timeline for the other): both locked,
+    # customers first as everywhere, and nothing moves off or onto a deleted card.
     try:
-        access.writable(session, actor, customer_id)
-    except (NotFound, Conflict):
-        raise Invalid.field("customer_id", f"customer {customer_id} does not exist") from None
+        _, target = access.writable_with_other(session, actor, owner_id, customer_id)
+    except NotFound:
+        raise NotFound(f"interaction {interaction_id} does not exist") from None
+    if target is None:
+        raise Invalid.field("customer_id", f"customer {customer_id} does not exist")
+    interaction = session.scalars(
+        select(Interaction)
+        .where(Interaction.id == interaction_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+    if interaction.customer_id != owner_id:
+        raise Conflict(f"interaction {interaction_id} was resolved at the same time; reload it")
     before = {"customer_id": interaction.customer_id, "ambiguous": interaction.ambiguous}
     interaction.customer_id = customer_id
     interaction.ambiguous = False
