@@ -96,6 +96,7 @@ def insert_or_ignore(
     target: Table = getattr(table, "__table__", table)
     id_column: Column[Any] | None = target.autoincrement_column  # type: ignore[assignment]
     if sqlite and id_column is not None and id_column.name not in values:
-        (values[id_column.name],) = reserve_ids(session.connection(), target, 1)
+        (id_,) = reserve_ids(session.connection(), target, 1)
+        values = {**values, id_column.name: id_}
     insert = sqlite_insert if sqlite else pg_insert
     session.execute(insert(target).values(**values).on_conflict_do_nothing(index_elements=unique))
