@@ -1,7 +1,7 @@
 """The access table: every per-customer route, API and pages, tried by each role on a
 customer in each state, against the documented answer.
 
-The rules (docs/architecture.md, "Permissions in services"):
+The rules checked:
 - anonymous: every API route answers 401 problem+json, every page (and live stream) 303 to
   the login page;
 - a live customer, and a hidden one (hidden only keeps it out of lists and search): agents,
@@ -98,6 +98,11 @@ DEFAULT_KEYS = {
 }
 
 
+def _params(path: str) -> set[str]:
+    """The names of a route's path parameters."""
+    return {n for _, n, _, _ in string.Formatter().parse(path) if n}
+
+
 @dataclass
 class Ctx:
     """What a row's body is made from: the world's ids and the rows' current versions."""
@@ -141,8 +146,7 @@ class Row:
         return f"{self.method} {self.path}"
 
     def url(self, ctx: Ctx) -> str:
-        names = [n for _, n, _, _ in string.Formatter().parse(self.path) if n]
-        keys = {n: self.ids.get(n, DEFAULT_KEYS[n]) for n in names}
+        keys = {n: self.ids.get(n, DEFAULT_KEYS[n]) for n in _params(self.path)}
         return self.path.format(**{n: ctx[k] for n, k in keys.items()})
 
 
@@ -597,6 +601,16 @@ def expected(row: Row, role: str, state: str) -> int:
 # ---- calling the routes --------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Answer:
+    """What a request was answered: enough to judge it."""
+
+    status: int
+    content_type: str
+    location: str
+    body: bytes = b""
+
+
 @dataclass
 class Caller:
     """One role, over the API (a bearer token) and the pages (a session cookie)."""
@@ -634,14 +648,6 @@ class Caller:
             response.headers.get("location", ""),
             response.content,
         )
-
-
-@dataclass(frozen=True)
-class Answer:
-    status: int
-    content_type: str
-    location: str
-    body: bytes = b""
 
 
 def _holds(data: Any, object_id: int) -> bool:
@@ -745,10 +751,6 @@ def test_access_table(role: str, state: str, matrix: Matrix):
 
 
 # ---- the routes are all classified -----------------------------------------------------
-
-
-def _params(path: str) -> set[str]:
-    return {n for _, n, _, _ in string.Formatter().parse(path) if n}
 
 
 def test_every_route_is_classified(matrix: Matrix):
