@@ -711,7 +711,7 @@ def _preview(
     subject: str | None,
     body: str | None,
 ) -> str | None:
-    """`interactions.service.preview_of` without building an InteractionIn (self-checked)."""
+    """`ingestion.service.preview_of` without building an InteractionIn (self-checked)."""
     if channel == "voice":
         parts = [f"{direction} call"]
         if status:
@@ -827,11 +827,11 @@ def generate_interactions(
 
 def _self_check_interactions(rows: list[tuple]) -> None:
     """Builds the service's InteractionIn from a sample and compares preview, contact point
-    and details with what `interactions.service` would store."""
+    and details with what `ingestion.service` would store."""
     import json
 
+    from clientcard.ingestion.service import contact_point_of, preview_of
     from clientcard.interactions.schemas import InteractionIn
-    from clientcard.interactions.service import contact_point_of, preview_of
 
     for row in rows[::997]:
         values = dict(zip(INTERACTION_COLUMNS, row, strict=True))

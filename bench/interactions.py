@@ -1,6 +1,6 @@
 """Ingestion throughput and the customer timeline, in one process.
 
-Ingestion calls `interactions.service.ingest` as the API routes do: a batch of 1,000 raw
+Ingestion calls `ingestion.service.ingest` as the API routes do: a batch of 1,000 raw
 items per call inside one `Database.write()` (POST /api/v1/interactions/batch), or one item
 per call and transaction (POST /api/v1/interactions), and serializes the answer. The items
 are a realistic mix (`ingest_items`): most come from numbers and e-mails of existing
@@ -39,7 +39,8 @@ from clientcard.config import Settings
 from clientcard.context import open_database
 from clientcard.customers.models import Customer
 from clientcard.db import Database
-from clientcard.interactions import service, timeline
+from clientcard.ingestion import service
+from clientcard.interactions import timeline
 from clientcard.interactions.schemas import BatchResult, TimelineItem
 from clientcard.schemas import Page
 

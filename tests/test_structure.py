@@ -38,7 +38,7 @@ BOTTOM = (
     "clientcard.text",
 )
 # Use cases that span domains: above the domains they use, below the edge.
-USE_CASES = ("clientcard.scheduler",)
+USE_CASES = ("clientcard.ingestion", "clientcard.scheduler")
 # The edge: routes, pages, the app and the command line. Nothing below imports them.
 EDGE = (
     "clientcard.__main__",

@@ -29,6 +29,7 @@ from clientcard.customers import api as customers_api
 from clientcard.db import Database
 from clientcard.errors import DomainError
 from clientcard.http import Services
+from clientcard.ingestion import api as ingestion_api
 from clientcard.interactions import api as interactions_api
 from clientcard.live import api as live_api
 from clientcard.schemas import READ_ONLY_FIELDS
@@ -153,6 +154,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(campaign_records_api.router)
     app.include_router(cases_api.router)
     app.include_router(custom_fields_api.router)
+    app.include_router(ingestion_api.router)
     app.include_router(interactions_api.router)
     app.include_router(live_api.router)
     app.include_router(attachments_api.router)

@@ -27,7 +27,7 @@ from clientcard.custom_fields.schemas import CustomFieldCreate, CustomGroupCreat
 from clientcard.customers import service as customers
 from clientcard.customers.models import Customer
 from clientcard.customers.schemas import CustomerCreate, CustomerUpdate
-from clientcard.interactions import service as interactions
+from clientcard.ingestion import service as ingestion
 
 # (country, language, first names (female, male), last names, mobile formats, city/street)
 LOCALES = {
@@ -414,7 +414,7 @@ def load_activity(session: Session, *, seed: int = 11) -> int:
             items.append(item)
     stored = 0
     for start in range(0, len(items), 1000):
-        results = interactions.ingest(session, actor=actor, items=items[start : start + 1000])
+        results = ingestion.ingest(session, actor=actor, items=items[start : start + 1000])
         stored += sum(r.result == "created" for r in results)
 
     statuses = ["new", "in_progress", "sale", "no_sale"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from clientcard.auth.actor import system_actor
-from clientcard.interactions import service as interactions
+from clientcard.ingestion import service as ingestion
 from tests.custom_fields.conftest import define, field_names, history
 
 
@@ -91,5 +91,5 @@ def test_a_lead_created_by_ingestion_is_not_refused_for_a_missing_required_field
         "started_at": "2026-11-30T10:00:00Z",
     }
     with db.write() as session:
-        [result] = interactions.ingest(session, actor=system_actor("pbx"), items=[item])
+        [result] = ingestion.ingest(session, actor=system_actor("pbx"), items=[item])
     assert result.result == "created" and result.customer_id is not None

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from clientcard.auth.actor import system_actor
 from clientcard.contacts.models import ContactPoint
 from clientcard.db import Database
-from clientcard.interactions import service
+from clientcard.ingestion import service
 from clientcard.interactions.models import Interaction
 from tests.conftest import create_customer
 

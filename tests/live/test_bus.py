@@ -15,6 +15,7 @@ from clientcard.context import open_database
 from clientcard.customers import service as customers
 from clientcard.customers.schemas import CustomerCreate
 from clientcard.db import Database, after_commit
+from clientcard.ingestion import service as ingestion
 from clientcard.interactions import service as interactions
 from clientcard.live import bus as live
 from clientcard.live.bus import ChannelBus, Event, MemoryBus, agent_topic, customer_topic
@@ -171,7 +172,7 @@ def test_ingestion_queues_one_event_per_customer_and_one_pop_per_agent(db: Datab
             await bus.subscribe([agent_topic("bob")]) as bob,
         ):
             with db.write() as session:
-                results = interactions.ingest(session, actor=SYSTEM, items=items)
+                results = ingestion.ingest(session, actor=SYSTEM, items=items)
             assert all(r.result == "created" for r in results), results
             got = [await _next(subscription) for _ in range(3)]
             await _nothing(subscription)
@@ -197,7 +198,7 @@ def test_ingestion_queues_one_event_per_customer_and_one_pop_per_agent(db: Datab
             }
 
             with db.write() as session:  # sending the same items again creates nothing
-                again = interactions.ingest(session, actor=SYSTEM, items=items)
+                again = ingestion.ingest(session, actor=SYSTEM, items=items)
             assert {r.result for r in again} == {"duplicate"}
             await _nothing(subscription)
 
@@ -211,7 +212,7 @@ def test_resolving_an_ambiguous_interaction_tells_both_cards(db: Database):
         topics = [customer_topic(first), customer_topic(second)]
         async with await live.bus_for(db).subscribe(topics) as subscription:
             with db.write() as session:
-                (result,) = interactions.ingest(session, actor=SYSTEM, items=[_item(1)])
+                (result,) = ingestion.ingest(session, actor=SYSTEM, items=[_item(1)])
             assert result.ambiguous
             ingested = await _next(subscription)
             assert ingested.topic == customer_topic(result.customer_id)

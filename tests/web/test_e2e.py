@@ -18,7 +18,7 @@ from clientcard.config import Settings
 from clientcard.context import open_database
 from clientcard.customers import service as customers
 from clientcard.customers.schemas import CustomerCreate
-from clientcard.interactions import service as interactions
+from clientcard.ingestion import service as ingestion
 from tests.process_helpers import Server
 from tests.web.browser import browser_page, playwright_api, served, shot
 
@@ -86,7 +86,7 @@ def _seed(url: str) -> None:
         )
     ]
     with database.write() as session:
-        results = interactions.ingest(session, actor=system, items=items)
+        results = ingestion.ingest(session, actor=system, items=items)
         assert all(r.result == "created" for r in results), results
     database.dispose()
 

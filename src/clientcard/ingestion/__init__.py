@@ -1,0 +1,1 @@
+"""Ingestion from channel platforms: a use case above the domains it spans."""
