@@ -136,15 +136,26 @@ def test_no_table_gives_a_deleted_id_again(db: Database, table: Table):
 
 
 def test_every_table_with_a_generated_id_is_guarded(db: Database):
-    """A new table with a generated id needs its high-water trigger (see migration 0005):
-    on SQLite, without it, deleting its highest row would hand that id out again."""
-    if not db.is_sqlite:
-        pytest.skip("sequences never go back")
+    """Every table with a generated id has what keeps its ids from coming back: on SQLite
+    its high-water trigger (see migration 0005; without it, deleting the highest row would
+    hand that id out again), on PostgreSQL a sequence behind the column (sequences never
+    go back)."""
     with db.engine.connect() as connection:
-        triggers = set(
-            connection.execute(
-                text("SELECT name FROM sqlite_master WHERE type = 'trigger'")
-            ).scalars()
-        )
-    missing = [t.name for t in GENERATED if f"{t.name}_id_high_water" not in triggers]
-    assert missing == []
+        if db.is_sqlite:
+            triggers = set(
+                connection.execute(
+                    text("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+                ).scalars()
+            )
+            missing = [t.name for t in GENERATED if f"{t.name}_id_high_water" not in triggers]
+        else:
+            missing = [
+                t.name
+                for t in GENERATED
+                if connection.execute(
+                    text("SELECT pg_get_serial_sequence(:table, :column)"),
+                    {"table": t.name, "column": t.autoincrement_column.name},
+                ).scalar()
+                is None
+            ]
+    assert GENERATED and missing == []
