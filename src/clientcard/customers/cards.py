@@ -120,8 +120,9 @@ async def read_rows(
     """The cards a statement of this module selects, as dicts in the API shape
     (`CustomerRead` with its `contact_points`), read outside any session
     (`Database.fetch_all`)."""
-    processors, fetched = await fastread.fetch(db, statement, params)
-    return _assemble(processors, fetched)
+    compiled = fastread.compile_for(statement, db.read_dialect, params)
+    fetched = await db.fetch_all(compiled.sql, compiled.values(params))
+    return _assemble(compiled.processors, fetched)
 
 
 async def read_owners(db: Database, owners: Owners, key: str) -> list[dict[str, Any]]:
@@ -145,11 +146,12 @@ def _coalescer(db: Database, owners: Owners) -> Coalescer[str, list[dict[str, An
 async def _read_keys(
     db: Database, statement: Select[Any], keys: list[str]
 ) -> dict[str, list[dict[str, Any]]]:
-    processors, fetched = await fastread.fetch(db, statement, {"keys": keys})
+    params = {"keys": keys}
+    compiled = fastread.compile_for(statement, db.read_dialect, params)
     by_key: dict[str, list[Any]] = {}
-    for row in fetched:
+    for row in await db.fetch_all(compiled.sql, compiled.values(params)):
         by_key.setdefault(row[0], []).append(row[1:])
-    after_key = processors[1:]  # after the key's column
+    after_key = compiled.processors[1:]  # after the key's column
     return {key: _assemble(after_key, found) for key, found in by_key.items()}
 
 

@@ -9,8 +9,10 @@ SQLite come from here: `reserve_ids` gives the ones after both the table's highe
 its high-water mark, the highest id ever deleted from it, which an AFTER DELETE trigger per
 table keeps in `id_high_water` (migration 0005). The trigger fires only when the row
 deleted was the table's highest, so ordinary deletes cost nothing more. Every SQLite insert
-of a new row takes its id from `reserve_ids`: the ORM's through `number_new_rows` (a
-`before_flush` hook on the sessions of `Database`), bulk ones through `insert_many`.
+of a new row takes its id past the mark: the ORM's from `reserve_ids` through
+`number_new_rows` (a `before_flush` hook on the sessions of `Database`), bulk ones through
+`insert_many`, which lets SQLite number the rows itself while the table's highest id is
+above the mark (the common case, and the bulk path's fastest) and numbers them otherwise.
 """
 
 from __future__ import annotations
@@ -29,19 +31,20 @@ HIGH_WATER_TABLE = "id_high_water"
 # The AFTER DELETE trigger of each table with a generated id.
 HIGH_WATER_TRIGGER = "{table}_id_high_water"
 
-_next_id_sql: dict[tuple[str, str], str] = {}
+_highest_sql: dict[tuple[str, str], str] = {}
 
 
-def _next_id_query(table: Table, column: str) -> str:
+def _highest(connection: Connection, table: Table, column: str) -> tuple[int, int]:
+    """SQLite: the table's highest id and its high-water mark (0 for none)."""
     key = (table.name, column)
-    found = _next_id_sql.get(key)
-    if found is None:
-        found = _next_id_sql[key] = (
-            f'SELECT max(coalesce((SELECT max("{column}") FROM "{table.name}"), 0), '
-            f"coalesce((SELECT id FROM {HIGH_WATER_TABLE} "
-            f"WHERE table_name = '{table.name}'), 0))"
+    sql = _highest_sql.get(key)
+    if sql is None:
+        sql = _highest_sql[key] = (
+            f'SELECT (SELECT max("{column}") FROM "{table.name}"), '
+            f"(SELECT id FROM {HIGH_WATER_TABLE} WHERE table_name = '{table.name}')"
         )
-    return found
+    highest, high_water = connection.exec_driver_sql(sql).one()
+    return highest or 0, high_water or 0
 
 
 def reserve_ids(connection: Connection, table: Table, count: int) -> list[int]:
@@ -57,8 +60,8 @@ def reserve_ids(connection: Connection, table: Table, count: int) -> list[int]:
     column = table.autoincrement_column
     assert column is not None, f"{table.name} has no generated id"
     if connection.dialect.name == "sqlite":
-        highest = connection.exec_driver_sql(_next_id_query(table, column.name)).scalar() or 0
-        return list(range(highest + 1, highest + 1 + count))
+        after = max(_highest(connection, table, column.name))
+        return list(range(after + 1, after + 1 + count))
     sequence = func.pg_get_serial_sequence(table.name, column.name)
     return list(
         connection.execute(
@@ -102,11 +105,11 @@ class _BulkInsert:
     head: str  # INSERT INTO table ([id,] columns) VALUES
     group: str  # one row's placeholders
     tail: str  # ON CONFLICT ... RETURNING ...
-    numbered: bool  # the ids come first, from `reserve_ids` (SQLite)
+    numbered: bool  # the ids come first, given by `insert_many`
 
 
 _bulk_inserts: dict[
-    tuple[str, str, tuple[str, ...], tuple[str, ...], tuple[str, ...]], _BulkInsert
+    tuple[str, str, tuple[str, ...], tuple[str, ...], tuple[str, ...], bool], _BulkInsert
 ] = {}
 
 
@@ -116,16 +119,14 @@ def _bulk_insert(
     columns: tuple[str, ...],
     skip: tuple[str, ...],
     returning: tuple[str, ...],
+    numbered: bool,
 ) -> _BulkInsert:
-    key = (dialect.name, table.name, columns, skip, returning)
+    key = (dialect.name, table.name, columns, skip, returning, numbered)
     found = _bulk_inserts.get(key)
     if found is None:
         quote = dialect.identifier_preparer.quote
         mark = "?" if dialect.paramstyle == "qmark" else "%s"
         id_column = table.autoincrement_column
-        numbered = (
-            dialect.name == "sqlite" and id_column is not None and id_column.name not in columns
-        )
         names = ((id_column.name,) if numbered else ()) + columns  # type: ignore[union-attr]
         tail = f" ON CONFLICT ({', '.join(map(quote, skip))}) DO NOTHING" if skip else ""
         if returning:
@@ -154,20 +155,29 @@ def insert_many(
     """Inserts many rows of one table with multi-row INSERT statements, each value through
     its column's own bind processing, and returns the `returning` columns of the rows
     inserted (in no particular order). Rows that collide on the unique `skip_conflicts_on`
-    columns are left out (ON CONFLICT DO NOTHING, on both databases; on SQLite their
-    reserved ids go unused). Every row has the keys of the first; rows without the
-    generated id get one (`reserve_ids` on SQLite, the sequence's default on PostgreSQL).
-    This is SQLAlchemy's "insertmanyvalues" without its per-row parameter bookkeeping,
-    which costs more than the database's own work for ingestion's batches of 1,000
-    interactions (see docs/benchmarks.md)."""
+    columns are left out (ON CONFLICT DO NOTHING, on both databases). Every row has the
+    keys of the first. Rows without the generated id get one: on PostgreSQL the sequence's;
+    on SQLite the database numbers them past the table's highest id, unless that is below
+    the table's high-water mark (its highest row was deleted): then they are numbered here,
+    after the mark, as `reserve_ids` would. This is SQLAlchemy's "insertmanyvalues" without
+    its per-row parameter bookkeeping, which costs more than the database's own work for
+    ingestion's batches of 1,000 interactions (see docs/benchmarks.md)."""
     if not rows:
         return []
     dialect = connection.dialect
-    bulk = _bulk_insert(dialect, table, tuple(rows[0]), skip_conflicts_on, returning)
+    columns = tuple(rows[0])
+    ids = None
+    id_column = table.autoincrement_column
+    if dialect.name == "sqlite" and id_column is not None and id_column.name not in columns:
+        highest, high_water = _highest(connection, table, id_column.name)
+        if high_water > highest:
+            ids = iter(range(high_water + 1, high_water + 1 + len(rows)))
+    bulk = _bulk_insert(
+        dialect, table, columns, skip_conflicts_on, returning, numbered=ids is not None
+    )
     width = len(bulk.columns) + bulk.numbered
     per_statement = max(1, _VALUES_PER_STATEMENT // width)
     pairs = tuple(zip(bulk.columns, bulk.processors, strict=True))
-    ids = iter(reserve_ids(connection, table, len(rows))) if bulk.numbered else None
     cursor = connection.connection.driver_connection.cursor()
     inserted: list[tuple[Any, ...]] = []
     try:

@@ -198,19 +198,11 @@ def compile_for(statement: Select[Any], dialect: Dialect, params: dict[str, Any]
     return found
 
 
-async def fetch(
-    db: Database, statement: Select[Any], params: dict[str, Any]
-) -> tuple[tuple[Callable[[Any], Any] | None, ...], list[Any]]:
-    """The raw rows of a statement, read outside any session (`Database.fetch_all`), and
-    the result processors of its columns."""
-    compiled = compile_for(statement, db.read_dialect, params)
-    return compiled.processors, await db.fetch_all(compiled.sql, compiled.values(params))
-
-
 def fetch_in_session(
     session: Session, statement: Select[Any], params: dict[str, Any]
 ) -> tuple[tuple[Callable[[Any], Any] | None, ...], list[Any]]:
-    """`fetch` inside the session's transaction, on its connection's bare cursor."""
+    """The raw rows of a statement inside the session's transaction, on its connection's
+    bare cursor, and the result processors of its columns."""
     connection = session.connection()
     compiled = compile_for(statement, connection.dialect, params)
     cursor = connection.connection.driver_connection.cursor()
@@ -223,7 +215,7 @@ def fetch_in_session(
 def fetch_on_cursor(
     cursor: Any, dialect: Dialect, statement: Select[Any], params: dict[str, Any]
 ) -> tuple[tuple[Callable[[Any], Any] | None, ...], list[Any]]:
-    """`fetch` on a DB-API cursor the caller holds."""
+    """`fetch_in_session` on a DB-API cursor the caller holds."""
     compiled = compile_for(statement, dialect, params)
     return compiled.processors, compiled.execute(cursor, params)
 
