@@ -5,7 +5,7 @@ from typing import Any, Literal
 
 from pydantic import AliasChoices, Field
 
-from clientcard.schemas import ReadModel, WriteModel
+from clientcard.schemas import JsonObject, ReadModel, WriteModel
 
 FieldType = Literal[
     "text", "number", "date", "boolean", "choice", "multi_choice", "email", "phone", "url"
@@ -79,7 +79,7 @@ class CustomFieldRead(ReadModel):
 
 
 class GroupRecordWrite(WriteModel):
-    values: dict[str, Any] = Field(
+    values: JsonObject = Field(
         default_factory=dict,
         description="Values keyed by the group's field keys. In a PATCH only the keys sent "
         "change, and null removes a value.",
