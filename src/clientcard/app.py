@@ -9,12 +9,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, routing
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse
-from fastapi.routing import APIRoute
 from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -221,11 +220,11 @@ _IF_MATCH = re.compile(r"expected_version\(\s*request\s*,\s*required=(True|False
 _PUBLIC = {("post", "/api/v1/auth/token")}
 
 
-def _if_match(route: APIRoute) -> bool | None:
-    """Whether the route needs If-Match (True), honours it (False) or ignores it (None):
+def _if_match(endpoint: Any) -> bool | None:
+    """Whether a route needs If-Match (True), honours it (False) or ignores it (None):
     read from its call to `http.expected_version`, so the document cannot disagree."""
     try:
-        source = inspect.getsource(route.endpoint)
+        source = inspect.getsource(endpoint)
     except (OSError, TypeError):
         return None
     found = _IF_MATCH.search(source)
@@ -257,10 +256,10 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         }
     }
     if_match = {
-        (method.lower(), route.path): _if_match(route)
-        for route in app.routes
-        if isinstance(route, APIRoute)
-        for method in route.methods
+        (method.lower(), route.path): _if_match(route.endpoint)
+        for route in routing.iter_route_contexts(app.routes)
+        if route.endpoint is not None
+        for method in route.methods or ()
     }
     for path, operations in doc.get("paths", {}).items():
         for method, operation in operations.items():
