@@ -27,7 +27,14 @@ from clientcard.errors import (
     Unauthorized,
 )
 from clientcard.schemas import MAX_INTEGER
-from clientcard.validation import NUL_MESSAGE, JsonRefused, check_json, has_nul, loads_strict
+from clientcard.validation import (
+    NUL_MESSAGE,
+    JsonRefused,
+    check_json,
+    has_nul,
+    is_integer_text,
+    loads_strict,
+)
 
 _ETAG = re.compile(r'^(?:W/)?"?(\d+)"?$')
 
@@ -163,7 +170,6 @@ def expected_version(request: Request, *, required: bool) -> int | None:
 
 
 _ROUTE_PARAMS = "clientcard_route_params"
-_INTEGER = re.compile(r"-?[0-9]+")
 
 
 @dataclass(frozen=True)
@@ -219,7 +225,7 @@ def check_request(request: Request, *, strict_query: bool) -> None:
 
 
 def check_integer(name: str, value: str) -> None:
-    if not _INTEGER.fullmatch(value):
+    if not is_integer_text(value):
         raise Invalid.field(name, "is not an integer")
     if len(value) > 18 and abs(int(value)) > MAX_INTEGER:
         raise Invalid.field(name, f"is out of range (at most {MAX_INTEGER} either way)")

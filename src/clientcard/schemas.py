@@ -5,14 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
-from clientcard.validation import check_free_json, check_time
+from clientcard.validation import check_free_json, check_integer_text, check_time
 
 # The databases store ids (and every other integer a request names) in 64 bits: a larger
 # number is refused as input, naming its field, before it can reach a query.
 MAX_INTEGER = 2**63 - 1
-Id = Annotated[int, Field(ge=-MAX_INTEGER, le=MAX_INTEGER)]
+# Written as a number, or as text of plain digits: not " 1" or "1_000", which int() reads.
+Id = Annotated[int, Field(ge=-MAX_INTEGER, le=MAX_INTEGER), BeforeValidator(check_integer_text)]
 
 # A time a request gives: with its zone, and inside the years 1 to 9999 once in UTC (what
 # Python and both databases hold); `Time` reads a time without a zone as UTC.

@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import re
 from typing import Any
 
 from clientcard.errors import FieldError, Invalid
@@ -41,6 +42,24 @@ def check_text(name: str, value: str) -> None:
     """Refuses text with a NUL character, naming the field."""
     if "\x00" in value:
         raise Invalid.field(name, NUL_MESSAGE)
+
+
+# ---- integers -----------------------------------------------------------------------------
+
+_INTEGER = re.compile(r"-?[0-9]+")
+
+
+def is_integer_text(text: str) -> bool:
+    """Plain ASCII digits with an optional minus: what an id looks like in a URL or a body
+    (int() also reads " 1", "+1", "1_000" and other scripts' digits)."""
+    return _INTEGER.fullmatch(text) is not None
+
+
+def check_integer_text(value: Any) -> Any:
+    """A pydantic before-validator: an integer given as text must be plain digits."""
+    if isinstance(value, str) and not is_integer_text(value):
+        raise ValueError("is not an integer")
+    return value
 
 
 # ---- time --------------------------------------------------------------------------------

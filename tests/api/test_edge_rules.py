@@ -259,3 +259,11 @@ def test_docs_are_served_from_the_package(client):
     assert "http://" not in page.text and "https://" not in page.text
     for url in urls:
         assert client.get(url).status_code == 200, url
+
+
+def test_an_id_in_a_body_is_a_number_or_plain_digits(admin: Api):
+    company = create_customer(admin, kind="company", company_name="Acme", last_name=None)
+    person = {"first_name": "A", "last_name": "B", "company_id": f" {company['id']}"}
+    assert_names(admin.post("/api/v1/customers", json=person), "company_id")
+    person["company_id"] = str(company["id"])
+    assert admin.post("/api/v1/customers", json=person).status_code == 201
