@@ -20,7 +20,8 @@ from clientcard.auth.actor import Role, system_actor
 from clientcard.auth.models import User
 from clientcard.auth.schemas import UserCreate
 from clientcard.config import Settings
-from clientcard.db import Database, make_engine
+from clientcard.context import open_database
+from clientcard.db import Database
 
 USERNAME, PASSWORD = "bench-agent", "bench-agent-password"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -40,7 +41,7 @@ def _ensure_agent(database: Database) -> None:
 
 def run(dataset: Dataset, keys: Keys, *, repeat: int, warmup: int = 50) -> list[Measurement]:
     settings = Settings(database_url=dataset.url, demo_on_first_start=False)
-    database = Database(make_engine(settings))
+    database = open_database(settings)
     _ensure_agent(database)
     app = create_app(settings, database)
     ids: Sequence[int] = keys.customer_ids[:repeat]

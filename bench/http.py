@@ -90,9 +90,9 @@ def issue_token(url: str) -> str:
     from clientcard.auth.schemas import UserCreate
     from clientcard.base import utcnow
     from clientcard.config import Settings
-    from clientcard.db import Database, make_engine
+    from clientcard.context import open_database
 
-    database = Database(make_engine(Settings(database_url=url)))
+    database = open_database(Settings(database_url=url))
     try:
         with database.write() as session:
             user = session.scalars(select(User).where(User.username == BENCH_USER)).one_or_none()

@@ -23,8 +23,10 @@ from pydantic_core import to_json
 from bench.generate import Dataset, Keys
 from clientcard.auth.actor import system_actor
 from clientcard.config import Settings
+from clientcard.context import open_database
 from clientcard.customers import cards, service
-from clientcard.db import Database, make_engine
+from clientcard.db import Database
+from clientcard.db.fastread import Compiled, compile_for
 
 DEFAULT_REGION = "PL"
 
@@ -114,11 +116,11 @@ class _Raw:
         self.connection = database.engine.raw_connection()
         self.sqlite = database.is_sqlite
         dialect = database.engine.dialect
-        self.lookup_sql = cards.compile_for(cards.OWNERS_OF_PHONE, dialect, {"normalized": ""})
-        self.email_sql = cards.compile_for(cards.OWNERS_OF_EMAIL, dialect, {"normalized": ""})
-        self.customer_sql = cards.compile_for(cards.BY_ID, dialect, {"customer_id": 0})
+        self.lookup_sql = compile_for(cards.OWNERS_OF_PHONE, dialect, {"normalized": ""})
+        self.email_sql = compile_for(cards.OWNERS_OF_EMAIL, dialect, {"normalized": ""})
+        self.customer_sql = compile_for(cards.BY_ID, dialect, {"customer_id": 0})
 
-    def _run(self, compiled: cards.Compiled, params: dict[str, Any]) -> int:
+    def _run(self, compiled: Compiled, params: dict[str, Any]) -> int:
         cursor = self.connection.cursor()
         try:
             rows = compiled.execute(cursor, params)
@@ -144,7 +146,7 @@ class _Raw:
 def query_plans(dataset: Dataset, keys: Keys) -> dict[str, str]:
     """The database's plan for the look-up and the card read, for reading beside the timings
     (EXPLAIN QUERY PLAN on SQLite; EXPLAIN ANALYZE, BUFFERS on PostgreSQL)."""
-    database = Database(make_engine(Settings(database_url=dataset.url)))
+    database = open_database(Settings(database_url=dataset.url, default_region=DEFAULT_REGION))
     raw = _Raw(database)
     prefix = "EXPLAIN QUERY PLAN " if raw.sqlite else "EXPLAIN (ANALYZE, BUFFERS) "
     statements = {
@@ -177,7 +179,7 @@ def query_plans(dataset: Dataset, keys: Keys) -> dict[str, str]:
 
 def run(dataset: Dataset, keys: Keys, *, warmup: int = 200) -> list[Measurement]:
     """Times every operation on one dataset; prints nothing, asserts nothing."""
-    database = Database(make_engine(Settings(database_url=dataset.url)))
+    database = open_database(Settings(database_url=dataset.url, default_region=DEFAULT_REGION))
     actor = system_actor("bench")
 
     async def lookup(phone: str | None, email: str | None) -> int:
@@ -187,7 +189,6 @@ def run(dataset: Dataset, keys: Keys, *, warmup: int = 200) -> list[Measurement]
             phone=phone,
             email=email,
             region=None,
-            default_region=DEFAULT_REGION,
         )
         to_json({"items": found})
         return len(found)

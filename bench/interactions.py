@@ -36,8 +36,9 @@ from bench.generate import INGEST_SOURCE, SEED, Dataset, InteractionSet, Keys, r
 from bench.inprocess import DEFAULT_REGION, Measurement, _percentile
 from clientcard.auth.actor import system_actor
 from clientcard.config import Settings
+from clientcard.context import open_database
 from clientcard.customers.models import Customer
-from clientcard.db import Database, make_engine
+from clientcard.db import Database
 from clientcard.interactions import service, timeline
 from clientcard.interactions.schemas import BatchResult, TimelineItem
 from clientcard.schemas import Page
@@ -216,16 +217,14 @@ def run_ingestion(
     log=print,
 ) -> list[Throughput]:
     """Batch and single ingestion on one dataset, then the data put back as it was."""
-    database = Database(make_engine(Settings(database_url=dataset.url)))
+    database = open_database(Settings(database_url=dataset.url, default_region=DEFAULT_REGION))
     actor = system_actor("bench")
     remove_ingested(dataset)
     results: list[Throughput] = []
 
     def ingest(items: list[dict]) -> list[Any]:
         with database.write() as session:
-            answer = service.ingest(
-                session, actor=actor, items=items, default_region=DEFAULT_REGION
-            )
+            answer = service.ingest(session, actor=actor, items=items)
         BatchResult(items=answer).model_dump_json()
         return answer
 
@@ -317,7 +316,7 @@ def run_timeline(
     dataset: Dataset, loaded: InteractionSet, keys: Keys, *, repeat: int, warmup: int = 50
 ) -> tuple[list[Measurement], dict[str, str]]:
     """Timeline pages on one dataset, and the query plans of the first and second page."""
-    database = Database(make_engine(Settings(database_url=dataset.url)))
+    database = open_database(Settings(database_url=dataset.url, default_region=DEFAULT_REGION))
     actor = system_actor("bench")
     heavy = loaded.heavy_customer
     pages: dict[str | None, tuple[list[TimelineItem], str | None]] = {}

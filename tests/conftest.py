@@ -24,6 +24,7 @@ from clientcard.auth.actor import Role, system_actor
 from clientcard.auth.schemas import UserCreate
 from clientcard.base import Base
 from clientcard.config import Settings
+from clientcard.context import open_database
 from clientcard.db import Database, make_engine
 from clientcard.migrate import upgrade
 
@@ -81,7 +82,7 @@ def settings(backend_url: str) -> Settings:
 
 @pytest.fixture(scope="session")
 def _migrated(settings: Settings) -> Iterator[Database]:
-    database = Database(make_engine(settings))
+    database = open_database(settings)
     upgrade(database.engine)
     yield database
     database.dispose()
@@ -105,6 +106,7 @@ def _empty_tables(database: Database) -> None:
         if database.is_sqlite:
             for table in tables:
                 connection.execute(text(f"DELETE FROM {table}"))
+            connection.execute(text("DELETE FROM id_high_water"))  # ids start again
         else:
             connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
         for statement in SEEDED:

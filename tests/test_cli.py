@@ -18,8 +18,9 @@ from clientcard.app import create_app
 from clientcard.auth.models import User
 from clientcard.cli import app as cli_app
 from clientcard.config import Settings, get_settings
+from clientcard.context import open_database
 from clientcard.customers.models import Customer
-from clientcard.db import Database, make_engine
+from clientcard.db import Database
 from tests.process_helpers import (
     PYTHON,
     all_pages,
@@ -52,7 +53,7 @@ def cli(monkeypatch: pytest.MonkeyPatch, sqlite_url: str) -> Iterator[CliRunner]
 
 
 def _database(url: str) -> Database:
-    return Database(make_engine(Settings(database_url=url, demo_on_first_start=False)))
+    return open_database(Settings(database_url=url, demo_on_first_start=False))
 
 
 def _usernames(url: str) -> list[str]:
@@ -318,3 +319,14 @@ def test_serve_applies_scheduled_changes_on_time_without_a_separate_worker(
             assert status == "sale"
             history = client.get(f"/api/v1/customers/{customer['id']}/history").json()
             assert history["items"][0]["actor"] == "scheduler"
+
+
+def test_serve_with_several_workers_and_no_secret_key_is_refused(tmp_path: Path):
+    """Each worker would sign web sessions with a random key of its own, so a login would
+    hold on one worker only: `serve` refuses before touching anything."""
+    url = f"sqlite:///{tmp_path / 'refused.db'}"
+    result = run_cli(["serve", "--workers", "2", "--port", "1"], url, cwd=tmp_path)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "--workers 2 needs CLIENTCARD_SECRET_KEY" in " ".join(result.stderr.split())
+    assert "serving" not in result.stdout
+    assert not (tmp_path / "refused.db").exists(), "nothing may start before the refusal"

@@ -1,4 +1,4 @@
-"""Keyed reads that arrive together share one read (`clientcard.coalesce`)."""
+"""Keyed reads that arrive together share one read (`clientcard.db.coalesce`)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from clientcard.coalesce import Coalescer
+from clientcard.db.coalesce import Coalescer
 
 
 class Reads:

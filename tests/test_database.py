@@ -13,14 +13,15 @@ from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from clientcard import db as db_module
 from clientcard.audit import service as audit
 from clientcard.audit.models import AuditEntry
 from clientcard.auth.actor import system_actor
 from clientcard.config import Settings
+from clientcard.context import open_database
 from clientcard.customers import service as customers
 from clientcard.customers.schemas import CustomerCreate
-from clientcard.db import Database, insert_many, make_engine, reserve_ids
+from clientcard.db import Database, insert_many, reserve_ids
+from clientcard.db import bulk as db_bulk
 from clientcard.interactions.models import Interaction
 from tests.conftest import postgres_url_or_skip
 
@@ -36,7 +37,7 @@ def _write_rows(database: Database, count: int) -> None:
 
 
 def test_sqlite_commits_leave_checkpoints_to_the_background(tmp_path: Path):
-    database = Database(make_engine(Settings(database_url=f"sqlite:///{tmp_path}/c.db")))
+    database = open_database(Settings(database_url=f"sqlite:///{tmp_path}/c.db"))
     try:
         with database.engine.connect() as connection:
             assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0
@@ -57,7 +58,7 @@ def test_sqlite_commits_leave_checkpoints_to_the_background(tmp_path: Path):
             assert session.execute(text("SELECT count(*) FROM notes")).scalar() == 45
     finally:
         database.dispose()
-    reopened = Database(make_engine(Settings(database_url=f"sqlite:///{tmp_path}/c.db")))
+    reopened = open_database(Settings(database_url=f"sqlite:///{tmp_path}/c.db"))
     try:
         with reopened.read() as session:
             assert session.execute(text("SELECT count(*) FROM notes")).scalar() == 45
@@ -86,13 +87,13 @@ def _interaction(customer_id: int, external_id: str) -> dict:
 def _customer(db: Database) -> int:
     with db.write() as session:
         (customer,) = customers.create_customers(
-            session, actor=ACTOR, items=[CustomerCreate(first_name="Ewa")], default_region="PL"
+            session, actor=ACTOR, items=[CustomerCreate(first_name="Ewa")]
         )
         return customer.id
 
 
 def test_insert_many_skips_conflicting_rows_and_returns_the_inserted(db, monkeypatch):
-    monkeypatch.setattr(db_module, "_VALUES_PER_STATEMENT", 40)  # 3 rows per statement
+    monkeypatch.setattr(db_bulk, "_VALUES_PER_STATEMENT", 40)  # 3 rows per statement
     customer_id = _customer(db)
     table = Interaction.__table__
     with db.write() as session:
@@ -171,7 +172,7 @@ def test_a_screen_pop_read_without_its_server_is_an_operational_error():
     """No server (or a database gone) is a 503 for the screen pop, never a 500, and the
     next read tries again."""
     url = make_url(postgres_url_or_skip()).set(database="clientcard_no_such_database")
-    lost = Database(make_engine(Settings(database_url=url.render_as_string(False))))
+    lost = open_database(Settings(database_url=url.render_as_string(False)))
 
     async def read_twice() -> None:
         for _ in range(2):

@@ -27,9 +27,10 @@ from clientcard.campaigns import records_api as campaign_records_api
 from clientcard.cases import api as cases_api
 from clientcard.config import Settings, get_settings
 from clientcard.contacts import api as contacts_api
+from clientcard.context import open_database
 from clientcard.custom_fields import api as custom_fields_api
 from clientcard.customers import api as customers_api
-from clientcard.db import Database, make_engine
+from clientcard.db import Database
 from clientcard.errors import DomainError
 from clientcard.http import Services, StrictJsonBody
 from clientcard.interactions import api as interactions_api
@@ -114,13 +115,19 @@ async def _unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
-    settings = settings or get_settings()
-    database = database or Database(make_engine(settings))
+    """The app, run under one set of settings: its database's, which its routes and the
+    units of work they open (`clientcard.context.settings_of`) all read. Given settings
+    only, the database is opened for them; given both, they must be the same."""
+    if database is None:
+        database = open_database(settings or get_settings())
+    elif settings is not None and settings != database.settings:
+        raise ValueError("the database was opened with other settings than the app's")
+    settings = database.settings
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
-        await database.close_async()  # the screen pop's PostgreSQL pool of this loop
+        await database.close_async()  # the screen pop's async pool of this loop
 
     app = FastAPI(
         lifespan=lifespan,

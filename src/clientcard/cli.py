@@ -6,7 +6,8 @@ import typer
 from rich.console import Console
 
 from clientcard.config import get_settings
-from clientcard.db import Database, make_engine
+from clientcard.context import open_database
+from clientcard.db import Database
 
 app = typer.Typer(
     help="clientcard: the customer card of an omnichannel contact center.", no_args_is_help=True
@@ -16,10 +17,11 @@ user_app = typer.Typer(help="Users.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 console = Console()
+errors = Console(stderr=True)
 
 
 def _database() -> Database:
-    return Database(make_engine(get_settings()))
+    return open_database(get_settings())
 
 
 @db_app.command("upgrade")
@@ -102,9 +104,21 @@ def serve(
     from clientcard.auth import service as auth
     from clientcard.demo import customer_count, load_activity, load_demo
     from clientcard.migrate import upgrade
-    from clientcard.statuses import worker as jobs
+    from clientcard.scheduler import worker as jobs
 
     settings = get_settings()
+    if workers > 1 and settings.secret_key is None:
+        # Each worker would sign web sessions with a random key of its own, so a login
+        # made on one worker would be refused by the others.
+        errors.print(
+            f"[red]clientcard serve --workers {workers} needs CLIENTCARD_SECRET_KEY: without "
+            "it each worker signs web sessions with a random key of its own, and a login on "
+            "one worker is refused by the others. Set it to the same long random string for "
+            "every process, e.g. the output of: python -c 'import secrets; "
+            "print(secrets.token_urlsafe(48))'[/red]",
+            soft_wrap=True,
+        )
+        raise typer.Exit(2)
     database = _database()
     upgrade(database.engine)
     with database.write() as session:
@@ -129,7 +143,6 @@ def serve(
             target=jobs.run_forever,
             kwargs={
                 "database": _database(),
-                "default_region": settings.default_region,
                 "interval": 1.0,
                 "stop": stop,
             },
@@ -156,27 +169,26 @@ def worker(
     interval: float = typer.Option(1.0, "--interval", min=0.05, help="Seconds between polls."),
     once: bool = typer.Option(False, "--once", help="Apply what is due now, then exit."),
 ) -> None:
-    """Apply scheduled changes on time. Several workers may run at once (PostgreSQL)."""
+    """Apply scheduled changes on time. On a database server several workers may run at once."""
     import logging
     import signal
     import threading
 
     from clientcard.migrate import upgrade
-    from clientcard.statuses import worker as jobs
+    from clientcard.scheduler import worker as jobs
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    settings = get_settings()
     database = _database()
     upgrade(database.engine)
     if once:
-        applied = jobs.run_once(database, default_region=settings.default_region)
+        applied = jobs.run_once(database)
         console.print(f"applied {applied} scheduled change(s)")
         return
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     console.print(f"worker polling every {interval} s")
-    jobs.run_forever(database, default_region=settings.default_region, interval=interval, stop=stop)
+    jobs.run_forever(database, interval=interval, stop=stop)
 
 
 def main() -> None:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 import phonenumbers
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # What a contact center receives: pictures and scans, PDFs, text and CSV exports, Office
@@ -95,6 +96,20 @@ class Settings(BaseSettings):
         description="Media types an attachment may have (415 otherwise); as JSON in the "
         "environment.",
     )
+    secret_key: SecretStr | None = Field(
+        None,
+        description="Signs the web session cookie. Unset (or blank): each process makes a "
+        "random key at start, so web sessions end when it restarts and do not cross "
+        "processes; `serve --workers N` with N > 1 refuses to start without it.",
+    )
+    secure_cookies: bool = Field(False, description="Send the web session cookie over HTTPS only.")
+
+    @field_validator("secret_key", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return value.strip() or None
+        return value
 
     @field_validator("default_region")
     @classmethod

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from clientcard.accounts import service as accounts
 from clientcard.accounts.schemas import AccountCreate, RelationCreate
+from clientcard.addresses import try_normalize_phone
 from clientcard.auth.actor import system_actor
 from clientcard.campaigns import records as campaign_records
 from clientcard.campaigns import service as campaigns
@@ -19,7 +20,6 @@ from clientcard.campaigns.records import CampaignRecordCreate
 from clientcard.campaigns.schemas import CampaignCreate
 from clientcard.cases import service as cases
 from clientcard.cases.schemas import CaseCreate
-from clientcard.contacts.normalize import try_normalize_phone
 from clientcard.contacts.schemas import ContactPointCreate
 from clientcard.custom_fields import service as custom_fields
 from clientcard.custom_fields.models import CustomGroup
@@ -192,7 +192,6 @@ def load_demo(session: Session, *, count: int = 200, seed: int = 7) -> int:
         company = customers.create_customer(
             session,
             actor=actor,
-            default_region=region,
             data=CustomerCreate(
                 kind="company",
                 company_name=name,
@@ -285,7 +284,6 @@ def load_demo(session: Session, *, count: int = 200, seed: int = 7) -> int:
         customers.create_customer(
             session,
             actor=actor,
-            default_region=region,
             data=CustomerCreate(
                 kind="person",
                 first_name=first,
@@ -416,9 +414,7 @@ def load_activity(session: Session, *, seed: int = 11) -> int:
             items.append(item)
     stored = 0
     for start in range(0, len(items), 1000):
-        results = interactions.ingest(
-            session, actor=actor, items=items[start : start + 1000], default_region="PL"
-        )
+        results = interactions.ingest(session, actor=actor, items=items[start : start + 1000])
         stored += sum(r.result == "created" for r in results)
 
     statuses = ["new", "in_progress", "sale", "no_sale"]
@@ -488,7 +484,6 @@ def load_activity(session: Session, *, seed: int = 11) -> int:
                     "quantity": rng.randint(1, 3),
                     "ordered_on": (now - dt.timedelta(days=rng.randint(5, 300))).date().isoformat(),
                 },
-                default_region="PL",
             )
         if index % 9 == 1 and index + 1 < len(people):
             accounts.create_relation(

@@ -60,7 +60,8 @@ async def services(request: Request) -> Services:
     return request.app.state.services
 
 
-def _bearer(request: Request) -> str:
+def bearer_token(request: Request) -> str:
+    """The token of the `Authorization: Bearer` header; 401 without one."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -78,8 +79,8 @@ async def authenticated(request: Request, svc: Services | None = None) -> Ctx:
     """`context` for a route that takes only the request (the screen pop): FastAPI's
     dependency and parameter machinery cost more than the look-up itself."""
     svc = svc or request.app.state.services
-    token = _bearer(request)
-    actor = svc.tokens.get(auth._token_hash(token))
+    token = bearer_token(request)
+    actor = svc.tokens.get(auth.token_hash_of(token))
     if actor is None:
         actor = await run_in_threadpool(_resolve, svc, token)
     return Ctx(db=svc.db, settings=svc.settings, tokens=svc.tokens, actor=actor)
@@ -96,17 +97,18 @@ T = TypeVar("T")
 async def hot_read(ctx: Ctx, work: Callable[[Session], T]) -> T:
     """Runs a short read (the card GET) in a read unit of work.
 
-    On embedded SQLite such a read returns in tens of microseconds, so it runs on the event
-    loop: the hop to a worker thread, and the GIL contention among those threads under load,
-    cost more than the query. Over the network (PostgreSQL) it goes to the thread pool, so
-    that waiting on the server never blocks the loop.
+    Where reads run in process (`Database.reads_in_process`) such a read is so short that
+    it runs on the event loop: the hop to a worker thread, and the GIL contention among
+    those threads under load, cost more than the query (see docs/benchmarks.md, the raw
+    SQL rows). Over the network
+    it goes to the thread pool, so that waiting on the server never blocks the loop.
     """
 
     def run() -> T:
         with ctx.db.read() as session:
             return work(session)
 
-    return run() if ctx.db.is_sqlite else await run_in_threadpool(run)
+    return run() if ctx.db.reads_in_process else await run_in_threadpool(run)
 
 
 M = TypeVar("M", bound=BaseModel)

@@ -5,8 +5,8 @@ and older ones every tenth of those; a full one walks every tracked object, incl
 that the app loaded at startup (the ORM mappers, the routes, the templates), which never
 become garbage. Ingesting a batch of 1,000 interactions creates a few hundred thousand
 short-lived containers (validated items, rows, parameters, results), and with Python's
-defaults the collector took about 40 ms of a 170 ms batch (docs/benchmarks.md, "Garbage
-collection"). So a server process, once the app is built:
+defaults the collector took a large share of a batch's time (see docs/benchmarks.md,
+"Garbage collection"). So a server process, once the app is built:
 
 - moves everything alive to the collector's permanent generation (`gc.freeze`), so that
   collections no longer walk it;

@@ -13,6 +13,8 @@ _NON_WORD = re.compile(r"[^\w@.+-]+")
 def fold(text: str | None) -> str:
     if not text:
         return ""
+    if text.isascii():  # nothing to decompose or translate: the same result, sooner
+        return " ".join(_NON_WORD.sub(" ", text.lower()).split())
     text = unicodedata.normalize("NFKD", text.casefold().translate(_EXTRA_FOLDS))
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
     return " ".join(_NON_WORD.sub(" ", text).split())

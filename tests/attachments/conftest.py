@@ -24,10 +24,11 @@ def files_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def app(settings: Settings, db: Database, files_dir: Path):
+def app(settings: Settings, db: Database, files_dir: Path, monkeypatch: pytest.MonkeyPatch):
     configured = settings.model_copy(
         update={"files_dir": str(files_dir), "max_upload_bytes": MAX_UPLOAD_BYTES}
     )
+    monkeypatch.setattr(db, "settings", configured)  # for this test only
     return create_app(configured, db)
 
 

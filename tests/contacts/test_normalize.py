@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from clientcard.contacts.normalize import normalize_email, normalize_phone
+from clientcard.addresses import normalize_email, normalize_phone
 from clientcard.errors import Invalid
 from clientcard.text import fold, words
 

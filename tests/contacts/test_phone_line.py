@@ -8,7 +8,7 @@ import random
 
 import pytest
 
-from clientcard.contacts.normalize import phone_line, try_normalize_phone
+from clientcard.addresses import phone_line, try_normalize_phone
 
 KNOWN = [
     "601 234 567",

@@ -39,9 +39,7 @@ def change(db, field_id: int, **fields: Any) -> None:
 
 def check(db, values: dict[str, Any], current: dict[str, Any] | None = None, **kw: Any):
     with db.write() as session:
-        return service.check_values(
-            session, values=values, current=current, default_region="PL", **kw
-        )
+        return service.check_values(session, values=values, current=current, **kw)
 
 
 def refused(db, values: dict[str, Any], current: dict[str, Any] | None = None, **kw: Any):

@@ -91,7 +91,5 @@ def test_a_lead_created_by_ingestion_is_not_refused_for_a_missing_required_field
         "started_at": "2026-11-30T10:00:00Z",
     }
     with db.write() as session:
-        [result] = interactions.ingest(
-            session, actor=system_actor("pbx"), items=[item], default_region="PL"
-        )
+        [result] = interactions.ingest(session, actor=system_actor("pbx"), items=[item])
     assert result.result == "created" and result.customer_id is not None

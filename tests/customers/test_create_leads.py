@@ -69,13 +69,11 @@ def test_leads_are_stored_as_create_customers_stores_customers(db):
         made = [
             c.id
             for c in service.create_customers(
-                session, actor=ACTOR, items=_leads(), default_region="PL", origin="ingestion"
+                session, actor=ACTOR, items=_leads(), origin="ingestion"
             )
         ]
     with db.write() as session:
-        leads = service.create_leads(
-            session, actor=ACTOR, items=_leads(), default_region="PL", origin="ingestion"
-        )
+        leads = service.create_leads(session, actor=ACTOR, items=_leads(), origin="ingestion")
     assert len(leads) == 3 and len(set(leads)) == 3 and min(leads) > max(made)
     with db.read() as session:
         for made_id, lead_id in zip(made, leads, strict=True):
@@ -93,13 +91,9 @@ def test_leads_are_stored_as_create_customers_stores_customers(db):
 
 def test_leads_are_found_by_search_and_by_the_screen_pop(db):
     with db.write() as session:
-        lead_ids = service.create_leads(
-            session, actor=ACTOR, items=_leads(), default_region="PL", origin="ingestion"
-        )
+        lead_ids = service.create_leads(session, actor=ACTOR, items=_leads(), origin="ingestion")
     with db.read() as session:
-        found = service.lookup(
-            session, actor=ACTOR, phone="601 234 567", email=None, region=None, default_region="PL"
-        )
+        found = service.lookup(session, actor=ACTOR, phone="601 234 567", email=None, region=None)
         assert [c.id for c in found] == [lead_ids[0]]
         for query in ("alvarez", "zoe.work@example.com", "22 100 00 00"):
             by_query, _ = service.list_customers(
@@ -108,7 +102,6 @@ def test_leads_are_found_by_search_and_by_the_screen_pop(db):
                 filters=service.CustomerFilter(q=query),
                 cursor=None,
                 limit=10,
-                default_region="PL",
             )
             assert [c.id for c in by_query] == [lead_ids[1]], query
 
@@ -119,9 +112,7 @@ def test_a_bad_contact_point_names_its_field_and_writes_nothing(db):
         CustomerCreate(contact_points=[ContactPointCreate(type="mobile", value="12")]),
     ]
     with pytest.raises(Invalid) as raised, db.write() as session:
-        service.create_leads(
-            session, actor=ACTOR, items=items, default_region="PL", origin="ingestion"
-        )
+        service.create_leads(session, actor=ACTOR, items=items, origin="ingestion")
     assert [e.field for e in raised.value.errors] == ["contact_points.0.value"]
     with db.read() as session:
         assert session.scalar(select(func.count()).select_from(Customer)) == 0

@@ -157,7 +157,6 @@ def test_screen_pops_in_flight_together_get_each_its_own_cards(agent, db):
                         phone=None if "@" in key else key,
                         email=key if "@" in key else None,
                         region=None,
-                        default_region="PL",
                     )
                     for key in asked
                 )

@@ -51,7 +51,6 @@ def test_overlapping_batches_in_opposite_orders_both_succeed(db: Database, agent
                     session,
                     actor=system_actor("pbx"),
                     items=batches[index],
-                    default_region="PL",
                 )
             outcomes[index] = [r.result for r in results]
         except BaseException as exc:  # a deadlock surfaces here
@@ -92,7 +91,7 @@ def test_two_platforms_reporting_one_unknown_number_at_once_make_one_lead(db: Da
         try:
             with db.write() as session:
                 outcomes[source] = service.ingest(
-                    session, actor=system_actor(source), items=[item(source)], default_region="PL"
+                    session, actor=system_actor(source), items=[item(source)]
                 )
                 if hold:  # the lead is written, not yet committed
                     first_written.set()

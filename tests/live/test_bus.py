@@ -11,12 +11,13 @@ import pytest
 
 from clientcard.auth.actor import Role, system_actor
 from clientcard.config import Settings
+from clientcard.context import open_database
 from clientcard.customers import service as customers
 from clientcard.customers.schemas import CustomerCreate
-from clientcard.db import Database, after_commit, make_engine
+from clientcard.db import Database, after_commit
 from clientcard.interactions import service as interactions
 from clientcard.live import bus as live
-from clientcard.live.bus import Event, MemoryBus, PostgresBus, agent_topic, customer_topic
+from clientcard.live.bus import ChannelBus, Event, MemoryBus, agent_topic, customer_topic
 from tests.conftest import make_user, postgres_url_or_skip
 
 SYSTEM = system_actor("tests")
@@ -44,7 +45,6 @@ def _customer(db: Database, phone: str = "+48 601 234 567") -> int:
                 last_name="Nowak",
                 contact_points=[{"type": "mobile", "value": phone}],
             ),
-            default_region="PL",
         )
         return customer.id
 
@@ -171,9 +171,7 @@ def test_ingestion_queues_one_event_per_customer_and_one_pop_per_agent(db: Datab
             await bus.subscribe([agent_topic("bob")]) as bob,
         ):
             with db.write() as session:
-                results = interactions.ingest(
-                    session, actor=SYSTEM, items=items, default_region="PL"
-                )
+                results = interactions.ingest(session, actor=SYSTEM, items=items)
             assert all(r.result == "created" for r in results), results
             got = [await _next(subscription) for _ in range(3)]
             await _nothing(subscription)
@@ -199,7 +197,7 @@ def test_ingestion_queues_one_event_per_customer_and_one_pop_per_agent(db: Datab
             }
 
             with db.write() as session:  # sending the same items again creates nothing
-                again = interactions.ingest(session, actor=SYSTEM, items=items, default_region="PL")
+                again = interactions.ingest(session, actor=SYSTEM, items=items)
             assert {r.result for r in again} == {"duplicate"}
             await _nothing(subscription)
 
@@ -213,9 +211,7 @@ def test_resolving_an_ambiguous_interaction_tells_both_cards(db: Database):
         topics = [customer_topic(first), customer_topic(second)]
         async with await live.bus_for(db).subscribe(topics) as subscription:
             with db.write() as session:
-                (result,) = interactions.ingest(
-                    session, actor=SYSTEM, items=[_item(1)], default_region="PL"
-                )
+                (result,) = interactions.ingest(session, actor=SYSTEM, items=[_item(1)])
             assert result.ambiguous
             ingested = await _next(subscription)
             assert ingested.topic == customer_topic(result.customer_id)
@@ -243,7 +239,7 @@ def test_resolving_an_ambiguous_interaction_tells_both_cards(db: Database):
 def two_postgres_processes():
     """Two Databases on engines of their own, each with its bus: two app processes."""
     url = postgres_url_or_skip()
-    databases = [Database(make_engine(Settings(database_url=url))) for _ in range(2)]
+    databases = [open_database(Settings(database_url=url)) for _ in range(2)]
     yield databases
     for database in databases:
         live.bus_for(database).close()
@@ -253,7 +249,7 @@ def two_postgres_processes():
 def test_postgres_notify_reaches_the_subscribers_of_another_process(two_postgres_processes):
     one, other = two_postgres_processes
     bus_one, bus_other = live.bus_for(one), live.bus_for(other)
-    assert isinstance(bus_one, PostgresBus) and bus_one is not bus_other
+    assert isinstance(bus_one, ChannelBus) and bus_one is not bus_other
 
     async def scenario() -> None:
         async with (

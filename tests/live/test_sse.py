@@ -344,9 +344,10 @@ def test_two_server_processes_on_postgresql_hear_each_other(deployment):
 
 
 @pytest.fixture
-def served(settings: Settings, db: Database) -> Iterator[str]:
+def served(settings: Settings, db: Database, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """The app on uvicorn in a thread of this process, with a heartbeat of 0.3 s."""
-    app = create_app(settings.model_copy(update={"live_heartbeat_seconds": 0.3}), db)
+    monkeypatch.setattr(db, "settings", settings.model_copy(update={"live_heartbeat_seconds": 0.3}))
+    app = create_app(database=db)
     config = uvicorn.Config(
         app, host="127.0.0.1", port=free_port(), log_level="warning", lifespan="off"
     )

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from clientcard.statuses import worker
+from clientcard.scheduler import worker
 from tests.conftest import create_customer
 
 
@@ -30,10 +30,10 @@ def test_a_due_change_is_applied_once_and_recorded(db, settings, agent):
     customer = create_customer(agent, lead_status="new")
     response = schedule(agent, customer, seconds=1.5)
     assert response.status_code == 201 and response.json()["state"] == "pending"
-    assert worker.run_once(db, default_region="PL") == 0  # not due yet
+    assert worker.run_once(db) == 0  # not due yet
     time.sleep(1.6)
-    assert worker.run_once(db, default_region="PL") == 1
-    assert worker.run_once(db, default_region="PL") == 0
+    assert worker.run_once(db) == 1
+    assert worker.run_once(db) == 0
     card = agent.get(f"/api/v1/customers/{customer['id']}").json()
     assert card["lead_status"] == "sale"
     entry = agent.get(f"/api/v1/customers/{customer['id']}/history").json()["items"][0]
@@ -53,7 +53,7 @@ def test_a_cancelled_change_is_never_applied(db, agent):
     url = f"/api/v1/customers/{customer['id']}/scheduled-changes/{change['id']}"
     assert agent.delete(url).status_code == 204
     time.sleep(1.1)
-    assert worker.run_once(db, default_region="PL") == 0
+    assert worker.run_once(db) == 0
     assert agent.get(f"/api/v1/customers/{customer['id']}").json()["lead_status"] == "new"
     assert agent.delete(url).status_code == 409
 
@@ -62,7 +62,7 @@ def test_an_applied_change_cannot_be_cancelled(db, agent):
     customer = create_customer(agent)
     change = schedule(agent, customer, seconds=1.0).json()
     time.sleep(1.1)
-    worker.run_once(db, default_region="PL")
+    worker.run_once(db)
     url = f"/api/v1/customers/{customer['id']}/scheduled-changes/{change['id']}"
     assert agent.delete(url).status_code == 409
 
@@ -73,7 +73,7 @@ def test_a_change_that_can_no_longer_apply_fails_alone(db, admin, agent):
     second = schedule(agent, fine, seconds=1.0).json()
     admin.delete(f"/api/v1/customers/{doomed['id']}")
     time.sleep(1.1)
-    assert worker.run_once(db, default_region="PL") == 2
+    assert worker.run_once(db) == 2
     assert agent.get(f"/api/v1/customers/{fine['id']}").json()["lead_status"] == "sale"
     listed = admin.get(f"/api/v1/customers/{fine['id']}/scheduled-changes").json()["items"]
     assert [c["id"] for c in listed] == [second["id"]] and listed[0]["state"] == "applied"

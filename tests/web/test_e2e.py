@@ -15,9 +15,9 @@ from clientcard.auth import service as auth
 from clientcard.auth.actor import Role, system_actor
 from clientcard.auth.schemas import UserCreate
 from clientcard.config import Settings
+from clientcard.context import open_database
 from clientcard.customers import service as customers
 from clientcard.customers.schemas import CustomerCreate
-from clientcard.db import Database, make_engine
 from clientcard.interactions import service as interactions
 from tests.process_helpers import Server
 from tests.web.browser import browser_page, playwright_api, served, shot
@@ -34,7 +34,7 @@ def sync_api():
 
 def _seed(url: str) -> None:
     """A user, a customer with a phone number, and a few interactions, through the services."""
-    database = Database(make_engine(Settings(database_url=url, demo_on_first_start=False)))
+    database = open_database(Settings(database_url=url, demo_on_first_start=False))
     system = system_actor("e2e")
     with database.write() as session:
         auth.create_user(
@@ -60,7 +60,6 @@ def _seed(url: str) -> None:
                     lead_status="in_progress" if first == "Marta" else None,
                     rating=4 if first == "Marta" else None,
                 ),
-                default_region="PL",
             )
     items = [
         {
@@ -87,7 +86,7 @@ def _seed(url: str) -> None:
         )
     ]
     with database.write() as session:
-        results = interactions.ingest(session, actor=system, items=items, default_region="PL")
+        results = interactions.ingest(session, actor=system, items=items)
         assert all(r.result == "created" for r in results), results
     database.dispose()
 

@@ -14,7 +14,7 @@ from clientcard.auth import service as auth
 from clientcard.auth.actor import Role, system_actor
 from clientcard.auth.schemas import UserCreate
 from clientcard.config import Settings
-from clientcard.db import Database, make_engine
+from clientcard.context import open_database
 from tests.process_helpers import Server
 from tests.web.browser import browser_page, playwright_api, served, shot
 
@@ -30,7 +30,7 @@ def sync_api():
 
 def _seed(url: str) -> None:
     """An administrator, through the auth service."""
-    database = Database(make_engine(Settings(database_url=url, demo_on_first_start=False)))
+    database = open_database(Settings(database_url=url, demo_on_first_start=False))
     with database.write() as session:
         auth.create_user(
             session,

@@ -14,9 +14,9 @@ from clientcard.auth import service as auth
 from clientcard.auth.actor import Role, system_actor
 from clientcard.auth.schemas import UserCreate
 from clientcard.config import Settings
+from clientcard.context import open_database
 from clientcard.customers import service as customers
 from clientcard.customers.schemas import CustomerCreate
-from clientcard.db import Database, make_engine
 from tests.process_helpers import Server
 from tests.web.browser import browser_page, playwright_api, served
 
@@ -31,7 +31,7 @@ def sync_api():
 
 
 def _seed(url: str) -> None:
-    database = Database(make_engine(Settings(database_url=url, demo_on_first_start=False)))
+    database = open_database(Settings(database_url=url, demo_on_first_start=False))
     system = system_actor("e2e")
     with database.write() as session:
         auth.create_user(
@@ -47,7 +47,6 @@ def _seed(url: str) -> None:
                 last_name="Fernández",
                 contact_points=[{"type": "mobile", "value": "+34 612 34 56 78"}],
             ),
-            default_region="PL",
         )
     database.dispose()
 

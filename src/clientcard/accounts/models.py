@@ -1,12 +1,17 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal, get_args
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from clientcard.base import Base, BigId, JsonData, UTCDateTime, utcnow
+
+# The values its columns may hold, defined once: the API's schemas, the pages and other
+# domains read them from here.
+AccountStatus = Literal["active", "inactive", "closed", "blocked"]
+ACCOUNT_STATUSES: tuple[AccountStatus, ...] = get_args(AccountStatus)
 
 
 class Account(Base):

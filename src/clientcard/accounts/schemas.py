@@ -5,9 +5,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints
 
+from clientcard.accounts.models import AccountStatus
 from clientcard.schemas import Id, JsonObject, ReadModel, WriteModel
 
-AccountStatus = Literal["active", "inactive", "closed", "blocked"]
 AccountType = Annotated[
     str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=50)
 ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,6 +9,7 @@ from sqlalchemy import and_, case, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from clientcard import access
 from clientcard.accounts.models import Account, Relation
 from clientcard.accounts.schemas import AccountCreate, AccountUpdate, RelationCreate, RelationUpdate
 from clientcard.audit import service as audit
@@ -35,36 +35,6 @@ RELATION_FIELDS = ("labels", "note")
 
 
 # ---- customers -------------------------------------------------------------------------
-
-
-def _readable_customer(session: Session, actor: Actor, customer_id: int) -> Customer:
-    actor.require(Permission.CUSTOMER_READ)
-    customer = session.get(Customer, customer_id)
-    if customer is None or (
-        customer.deleted_at is not None and not actor.can(Permission.CUSTOMER_READ_DELETED)
-    ):
-        raise NotFound(f"customer {customer_id} does not exist")
-    return customer
-
-
-def _writable_customers(session: Session, customer_ids: Sequence[int]) -> dict[int, Customer]:
-    """The live customers among those named, locked in id order (so that two writers
-    locking the same pair cannot deadlock)."""
-    found = session.scalars(
-        select(Customer)
-        .where(Customer.id.in_(sorted(set(customer_ids))), Customer.deleted_at.is_(None))
-        .order_by(Customer.id)
-        .with_for_update()
-    )
-    return {customer.id: customer for customer in found}
-
-
-def _writable_customer(session: Session, actor: Actor, customer_id: int) -> Customer:
-    actor.require(Permission.CUSTOMER_WRITE)
-    customer = _writable_customers(session, [customer_id]).get(customer_id)
-    if customer is None:
-        raise NotFound(f"customer {customer_id} does not exist")
-    return customer
 
 
 def _check_version(kind: str, row: Account | Relation, expected_version: int | None) -> None:
@@ -141,7 +111,7 @@ def list_accounts(
     session: Session, *, actor: Actor, customer_id: int, cursor: str | None, limit: int
 ) -> tuple[list[Account], str | None]:
     """The customer's accounts, oldest first, keyset-paginated on id."""
-    _readable_customer(session, actor, customer_id)
+    access.readable(session, actor, customer_id)
     limit, last_id = _page(limit, cursor)
     query = select(Account).where(Account.customer_id == customer_id)
     if last_id is not None:
@@ -152,7 +122,7 @@ def list_accounts(
 
 
 def get_account(session: Session, *, actor: Actor, customer_id: int, account_id: int) -> Account:
-    _readable_customer(session, actor, customer_id)
+    access.readable(session, actor, customer_id)
     account = account_of_customer(session, customer_id=customer_id, account_id=account_id)
     if account is None:
         raise NotFound(f"account {account_id} does not exist on customer {customer_id}")
@@ -162,7 +132,7 @@ def get_account(session: Session, *, actor: Actor, customer_id: int, account_id:
 def create_account(
     session: Session, *, actor: Actor, customer_id: int, data: AccountCreate
 ) -> Account:
-    customer = _writable_customer(session, actor, customer_id)
+    customer = access.writable(session, actor, customer_id)
     errors = ErrorCollector()
     _check_data(data.data, errors)
     errors.raise_if_any()
@@ -196,7 +166,7 @@ def create_account(
 def _account_for_write(
     session: Session, actor: Actor, customer_id: int, account_id: int, expected: int | None
 ) -> Account:
-    _writable_customer(session, actor, customer_id)
+    access.writable(session, actor, customer_id)
     account = session.scalars(
         select(Account)
         .where(Account.id == account_id, Account.customer_id == customer_id)
@@ -352,7 +322,7 @@ def list_relations(
 ) -> tuple[list[RelationView], str | None]:
     """The customer's relations from either side, oldest first, keyset-paginated on id.
     Relations to a deleted customer are left out until it is restored."""
-    _readable_customer(session, actor, customer_id)
+    access.readable(session, actor, customer_id)
     limit, last_id = _page(limit, cursor)
     other_id = case(
         (Relation.customer_id == customer_id, Relation.other_id), else_=Relation.customer_id
@@ -382,7 +352,7 @@ def _relation_of(session: Session, customer_id: int, relation_id: int, *, lock: 
 def get_relation(
     session: Session, *, actor: Actor, customer_id: int, relation_id: int
 ) -> RelationView:
-    _readable_customer(session, actor, customer_id)
+    access.readable(session, actor, customer_id)
     relation = _relation_of(session, customer_id, relation_id, lock=False)
     other = session.get(Customer, _other_side(relation, customer_id))
     if other is None or other.deleted_at is not None:
@@ -395,17 +365,12 @@ def create_relation(
 ) -> RelationView:
     """Relates two customers. One row per pair, whichever side adds it; both histories
     get an entry."""
-    actor.require(Permission.CUSTOMER_WRITE)
     if data.other_id == customer_id:
-        _writable_customer(session, actor, customer_id)
+        access.writable(session, actor, customer_id)
         raise Invalid.field("other_id", "a customer cannot be related to itself")
     # Both rows locked: a concurrent B -> A waits, then sees this A -> B.
-    found = _writable_customers(session, [customer_id, data.other_id])
-    customer = found.get(customer_id)
-    if customer is None:
-        raise NotFound(f"customer {customer_id} does not exist")
+    _customer, other = access.writable_with_other(session, actor, customer_id, data.other_id)
     errors = ErrorCollector()
-    other = found.get(data.other_id)
     if other is None:
         errors.add("other_id", f"customer {data.other_id} does not exist")
     _check_labels(data.labels, errors)
@@ -465,15 +430,14 @@ def _relation_for_write(
     """The relation, locked, with its other side; both customers must be live."""
     actor.require(Permission.CUSTOMER_WRITE)
     relation = _relation_of(session, customer_id, relation_id, lock=False)
-    other_id = _other_side(relation, customer_id)
-    found = _writable_customers(session, [customer_id, other_id])
-    if customer_id not in found:
-        raise NotFound(f"customer {customer_id} does not exist")
-    if other_id not in found:
+    _, other = access.writable_with_other(
+        session, actor, customer_id, _other_side(relation, customer_id)
+    )
+    if other is None:
         raise NotFound(f"relation {relation_id} does not exist on customer {customer_id}")
     relation = _relation_of(session, customer_id, relation_id, lock=True)
     _check_version("relation", relation, expected)
-    return relation, found[other_id]
+    return relation, other
 
 
 def update_relation(

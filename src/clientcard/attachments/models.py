@@ -1,11 +1,16 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal, get_args
 
 from sqlalchemy import BigInteger, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from clientcard.base import Base, BigId, UTCDateTime, utcnow
+
+# What a file is attached to: the card, a case or an interaction.
+Source = Literal["customer", "case", "interaction"]
+SOURCES: tuple[Source, ...] = get_args(Source)
 
 
 class Attachment(Base):

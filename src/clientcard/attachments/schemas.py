@@ -1,13 +1,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
 
 from pydantic import Field
 
+from clientcard.attachments.models import Source
 from clientcard.schemas import ReadModel, WriteModel
-
-Source = Literal["customer", "case", "interaction"]
 
 
 class AttachmentRead(ReadModel):

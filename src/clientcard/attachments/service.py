@@ -6,8 +6,7 @@ that describes them is written afterwards in the request's unit of work. Bytes a
 only once no row names their hash, after the deleting transaction has committed
 (`release_bytes`), so a failure can leave an orphan file but never a row without bytes. The
 check "no row names this hash" and a new row naming it are serialized by a per-hash lock
-(`_lock_hash`): on PostgreSQL a transaction-scoped advisory lock, on SQLite the database's
-write lock that every write unit of work takes (`BEGIN IMMEDIATE`).
+(`_lock_hash`, `db.locks`).
 """
 
 from __future__ import annotations
@@ -18,19 +17,20 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, BinaryIO, Literal, NamedTuple, Protocol
+from typing import Any, BinaryIO, NamedTuple, Protocol
 
-from sqlalchemy import Select, func, or_, select, text
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
-from clientcard.attachments.models import Attachment
+from clientcard import access
+from clientcard.attachments.models import Attachment, Source
 from clientcard.attachments.storage import FileStore, FileTooLarge, MissingFile
 from clientcard.audit import service as audit
 from clientcard.auth.actor import Actor, Permission
 from clientcard.base import utcnow
 from clientcard.cases.models import Case
-from clientcard.contacts.service import touch_customer
 from clientcard.customers.models import Customer
+from clientcard.db import locks
 from clientcard.errors import (
     Conflict,
     DomainError,
@@ -44,7 +44,7 @@ from clientcard.pagination import MAX_LIMIT, decode_cursor, encode_cursor
 
 log = logging.getLogger(__name__)
 
-Kind = Literal["customer", "case", "interaction"]
+Kind = Source
 AVATAR_TYPES = frozenset({"image/png", "image/jpeg", "image/webp", "image/gif"})
 AVATAR_MAX_BYTES = 5 * 1024 * 1024
 MAX_NAME_CHARS = 200
@@ -289,11 +289,8 @@ def receive_file(*, store: FileStore, upload: IncomingFile, policy: UploadPolicy
 
 
 def _lock_hash(session: Session, sha256: str) -> None:
-    """Serializes "is this hash still used?" against new rows naming it. SQLite: the write
-    unit of work already holds the database's write lock."""
-    if session.get_bind().dialect.name == "postgresql":
-        key = int(sha256[:15], 16)  # 60 bits: a positive bigint
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    """Serializes "is this hash still used?" against new rows naming it."""
+    locks.lock_key(session, locks.LockSpace.FILE_BYTES, sha256)
 
 
 def release_bytes(session: Session, *, store: FileStore, sha256: str) -> bool:
@@ -362,14 +359,6 @@ def _require(actor: Actor, kind: Kind, *, write: bool) -> None:
         actor.require(permission)
 
 
-def _customer_visible(customer: Customer | None, actor: Actor, *, write: bool) -> bool:
-    if customer is None:
-        return False
-    if customer.deleted_at is None:
-        return True
-    return not write and actor.can(Permission.CUSTOMER_READ_DELETED)
-
-
 @dataclass(frozen=True)
 class Owner:
     customer_id: int
@@ -397,10 +386,16 @@ def resolve_target(
         owner = Owner(customer_id=customer_id or 0, interaction_id=target.id)
     customer = None
     if customer_id is not None:
-        query = select(Customer).where(Customer.id == customer_id)
-        customer = session.scalars(query.with_for_update() if lock else query).one_or_none()
-    if not _customer_visible(customer, actor, write=write):
-        raise NotFound(f"{target.kind} {target.id} does not exist")
+        customer = (
+            access.locked(session, [customer_id]).get(customer_id)
+            if lock
+            else session.get(Customer, customer_id)
+        )
+    check = access.check_writable if write else access.check_readable
+    try:
+        check(actor, customer, customer_id or 0)
+    except NotFound:
+        raise NotFound(f"{target.kind} {target.id} does not exist") from None
     return owner
 
 
@@ -424,8 +419,8 @@ def get_attachment(session: Session, *, actor: Actor, attachment_id: int) -> Loc
 
 
 def _check_readable(session: Session, actor: Actor, attachment: Attachment) -> None:
-    if not actor.can(_READ[source_of(attachment)][0]) or not _customer_visible(
-        session.get(Customer, attachment.customer_id), actor, write=False
+    if not actor.can(_READ[source_of(attachment)][0]) or not access.may_read(
+        actor, session.get(Customer, attachment.customer_id)
     ):
         raise NotFound(f"attachment {attachment.id} does not exist")
 
@@ -578,19 +573,16 @@ def _for_write(session: Session, actor: Actor, attachment_id: int) -> tuple[Atta
     )
     customer = None
     if customer_id is not None:
-        customer = session.scalars(
-            select(Customer).where(Customer.id == customer_id).with_for_update()
-        ).one_or_none()
+        customer = access.locked(session, [customer_id]).get(customer_id)
     attachment = session.scalars(
         select(Attachment).where(Attachment.id == attachment_id).with_for_update()
     ).one_or_none()
-    if (
-        attachment is None
-        or customer is None
-        or attachment.customer_id != customer.id
-        or not _customer_visible(customer, actor, write=True)
-    ):
+    if attachment is None or customer is None or attachment.customer_id != customer.id:
         raise NotFound(f"attachment {attachment_id} does not exist")
+    try:
+        access.check_writable(actor, customer, customer.id)
+    except NotFound:
+        raise NotFound(f"attachment {attachment_id} does not exist") from None
     _require(actor, source_of(attachment), write=True)
     return attachment, customer
 
@@ -687,7 +679,7 @@ def _set_avatar_pointer(
     if before == attachment_id:
         return
     customer.avatar_attachment_id = attachment_id
-    touch_customer(customer, actor)
+    access.touch(customer, actor)
     audit.record(
         session,
         actor=actor,
@@ -699,24 +691,6 @@ def _set_avatar_pointer(
             {"avatar_attachment_id": before}, {"avatar_attachment_id": attachment_id}
         ),
     )
-
-
-def _customer_for_write(
-    session: Session, actor: Actor, customer_id: int, expected_version: int | None
-) -> Customer:
-    actor.require(Permission.CUSTOMER_WRITE)
-    customer = session.scalars(
-        select(Customer).where(Customer.id == customer_id).with_for_update()
-    ).one_or_none()
-    if customer is None or customer.deleted_at is not None:
-        raise NotFound(f"customer {customer_id} does not exist")
-    if expected_version is not None and expected_version != customer.version:
-        raise PreconditionFailed(
-            f"customer {customer.id} is at version {customer.version}, not {expected_version}; "
-            "reload it and apply the change again",
-            current_version=customer.version,
-        )
-    return customer
 
 
 def set_avatar(
@@ -731,7 +705,7 @@ def set_avatar(
     """Stores the picture as a file of the customer and makes it the avatar: audited as
     attachment.created and as a customer.updated change of avatar_attachment_id; the card's
     version moves. A previous avatar stays among the customer's files."""
-    customer = _customer_for_write(session, actor, customer_id, expected_version)
+    customer = access.writable(session, actor, customer_id, expected_version=expected_version)
     if stored.content_type not in AVATAR_TYPES:  # receive_file checked it with the policy
         raise UnsupportedMediaType(
             f"an avatar cannot be {stored.content_type}",
@@ -749,7 +723,7 @@ def clear_avatar(
     session: Session, *, actor: Actor, customer_id: int, expected_version: int | None
 ) -> Customer:
     """The card goes back to the Gravatar; the picture stays among the customer's files."""
-    customer = _customer_for_write(session, actor, customer_id, expected_version)
+    customer = access.writable(session, actor, customer_id, expected_version=expected_version)
     _set_avatar_pointer(session, actor, customer, None)
     return customer
 
@@ -758,11 +732,7 @@ def open_avatar(
     session: Session, *, actor: Actor, store: FileStore, customer_id: int
 ) -> tuple[Attachment, BinaryIO]:
     """The customer's uploaded avatar and its bytes; 404 when there is none."""
-    actor.require(Permission.CUSTOMER_READ)
-    customer = session.get(Customer, customer_id)
-    if not _customer_visible(customer, actor, write=False):
-        raise NotFound(f"customer {customer_id} does not exist")
-    assert customer is not None
+    customer = access.readable(session, actor, customer_id)
     attachment = (
         session.get(Attachment, customer.avatar_attachment_id)
         if customer.avatar_attachment_id is not None

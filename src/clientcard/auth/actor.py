@@ -30,6 +30,12 @@ class Permission(enum.StrEnum):
     INTERACTION_READ = "interaction.read"
     INTERACTION_INGEST = "interaction.ingest"
     DASHBOARD_READ = "dashboard.read"
+    # Changing or removing a card's owner when it is not yours (P4).
+    CUSTOMER_REASSIGN = "customer.reassign"
+    LEAD_STATUS_MANAGE = "lead_status.manage"
+    CUSTOM_FIELD_MANAGE = "custom_field.manage"
+    # The administration screens as a whole (each write there checks its own permission).
+    ADMINISTRATION = "administration"
 
 
 _EVERYONE = {
@@ -63,13 +69,9 @@ class Actor:
     def can(self, permission: Permission) -> bool:
         return permission in ROLE_PERMISSIONS[self.role]
 
-    def require(self, permission: Permission) -> None:
+    def require(self, permission: Permission, message: str | None = None) -> None:
         if not self.can(permission):
-            raise Forbidden(f"role {self.role.value} may not {permission.value}")
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role is Role.ADMIN
+            raise Forbidden(message or f"role {self.role.value} may not {permission.value}")
 
 
 def system_actor(name: str) -> Actor:

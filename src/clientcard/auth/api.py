@@ -14,7 +14,7 @@ from clientcard.auth.schemas import (
     UserRead,
     UserUpdate,
 )
-from clientcard.http import Ctx, Services, _bearer, context, services
+from clientcard.http import Ctx, Services, bearer_token, context, services
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 
@@ -36,7 +36,7 @@ def issue_token(data: TokenRequest, svc: Services = Depends(services)) -> TokenR
 def revoke_token(request: Request, ctx: Ctx = Depends(context)) -> Response:
     """Logout: the token used for this call stops working."""
     with ctx.db.write() as session:
-        service.revoke_token(session, token=_bearer(request), cache=ctx.tokens)
+        service.revoke_token(session, token=bearer_token(request), cache=ctx.tokens)
     return Response(status_code=204)
 
 

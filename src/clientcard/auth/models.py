@@ -16,8 +16,8 @@ class User(Base):
     display_name: Mapped[str] = mapped_column(String(200), default="")
     email: Mapped[str | None] = mapped_column(String(320))
     role: Mapped[str] = mapped_column(String(20))
-    language: Mapped[str] = mapped_column(String(10), default="en")
-    # The interface language the user chose (en, es, pl); None: the browser's.
+    # The user's one language setting: the interface language they chose (en, es, pl);
+    # None: the browser's.
     locale: Mapped[str | None] = mapped_column(String(10))
     password_hash: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)

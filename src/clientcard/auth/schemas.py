@@ -31,7 +31,7 @@ class UserCreate(WriteModel):
     role: Role
     display_name: str = Field("", max_length=200)
     email: str | None = Field(None, max_length=320)
-    language: str = Field("en", pattern=r"^(en|es|pl)$")
+    # The interface language; null: follow the browser's Accept-Language.
     locale: str | None = Field(None, pattern=LOCALE_PATTERN)
 
 
@@ -40,7 +40,6 @@ class UserUpdate(WriteModel):
     role: Role | None = None
     display_name: str | None = Field(None, max_length=200)
     email: str | None = Field(None, max_length=320)
-    language: str | None = Field(None, pattern=r"^(en|es|pl)$")
     # The interface language; null: follow the browser's Accept-Language.
     locale: str | None = Field(None, pattern=LOCALE_PATTERN)
     active: bool | None = None
@@ -58,7 +57,6 @@ class UserRead(ReadModel):
     display_name: str
     email: str | None
     role: Role
-    language: str
     locale: str | None = None
     active: bool
     version: int

@@ -14,12 +14,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from clientcard.addresses import normalize_email
 from clientcard.audit import service as audit
 from clientcard.auth.actor import Actor, Permission, Role
 from clientcard.auth.models import ApiToken, User
 from clientcard.auth.schemas import ApiTokenCreate, UserCreate, UserPreferencesUpdate, UserUpdate
 from clientcard.base import utcnow
-from clientcard.contacts.normalize import normalize_email
 from clientcard.db import after_commit
 from clientcard.errors import Conflict, FieldError, Invalid, NotFound, Unauthorized
 
@@ -42,7 +42,8 @@ def _password_matches(password_hash: str, password: str) -> bool:
         return False
 
 
-def _token_hash(token: str) -> str:
+def token_hash_of(token: str) -> str:
+    """What is stored of a token (and the key of the token cache): its SHA-256."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -104,7 +105,7 @@ def issue_token(
     token = secrets.token_urlsafe(32)
     row = ApiToken(
         user_id=user.id,
-        token_hash=_token_hash(token),
+        token_hash=token_hash_of(token),
         name=name,
         kind=kind,
         expires_at=expires_at,
@@ -129,7 +130,7 @@ def login(
 
 
 def resolve_token(session: Session, *, token: str, cache: TokenCache) -> Actor:
-    digest = _token_hash(token)
+    digest = token_hash_of(token)
     actor = cache.get(digest)
     if actor is not None:
         return actor
@@ -154,7 +155,7 @@ def resolve_token(session: Session, *, token: str, cache: TokenCache) -> Actor:
 
 def revoke_token(session: Session, *, token: str, cache: TokenCache) -> None:
     row = session.scalars(
-        select(ApiToken).where(ApiToken.token_hash == _token_hash(token))
+        select(ApiToken).where(ApiToken.token_hash == token_hash_of(token))
     ).one_or_none()
     if row is not None and row.revoked_at is None:
         row.revoked_at = utcnow()
@@ -170,7 +171,6 @@ def _user_snapshot(user: User) -> dict[str, object]:
         "display_name": user.display_name,
         "email": user.email,
         "role": user.role,
-        "language": user.language,
         "locale": user.locale,
         "active": user.active,
     }
@@ -190,7 +190,6 @@ def create_user(session: Session, *, actor: Actor, data: UserCreate) -> User:
         role=data.role.value,
         display_name=data.display_name or data.username,
         email=email,
-        language=data.language,
         locale=data.locale,
         active=True,
         version=1,
@@ -241,7 +240,7 @@ def update_user(
     actor.require(Permission.USER_MANAGE)
     user = get_user(session, actor=actor, user_id=user_id)
     given = data.model_dump(exclude_unset=True)
-    for name in ("role", "active", "language", "display_name", "password"):
+    for name in ("role", "active", "display_name", "password"):
         if name in given and given[name] is None:
             raise Invalid.field(name, "may not be null")
     if user.id == actor.user_id and (
@@ -381,7 +380,6 @@ def ensure_admin(session: Session, *, username: str) -> str | None:
             password_hash=hash_password(password),
             role=Role.ADMIN.value,
             display_name="Administrator",
-            language="en",
             active=True,
             version=1,
         )

@@ -1,12 +1,21 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal, get_args
 
 from sqlalchemy import Boolean, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from clientcard.base import Base, BigId, JsonData, UTCDateTime, utcnow
+
+# The values its columns may hold, defined once: the API's schemas, the pages and other
+# domains read them from here.
+Direction = Literal["inbound", "outbound"]
+RecordStatus = Literal[
+    "pending", "in_progress", "contacted", "callback", "completed", "refused", "excluded"
+]
+DIRECTIONS: tuple[Direction, ...] = get_args(Direction)
+RECORD_STATUSES: tuple[RecordStatus, ...] = get_args(RecordStatus)
 
 
 class Campaign(Base):

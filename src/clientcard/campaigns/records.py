@@ -6,20 +6,19 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import Field
 from sqlalchemy import select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from clientcard import access
 from clientcard.audit import service as audit
-from clientcard.auth.actor import Actor, Permission
+from clientcard.auth.actor import Actor
 from clientcard.auth.models import User
 from clientcard.base import utcnow
-from clientcard.campaigns.models import Campaign, CampaignRecord
-from clientcard.campaigns.schemas import Direction
-from clientcard.customers.models import Customer
+from clientcard.campaigns.models import Campaign, CampaignRecord, Direction, RecordStatus
 from clientcard.errors import (
     Conflict,
     ErrorCollector,
@@ -31,9 +30,6 @@ from clientcard.errors import (
 from clientcard.pagination import MAX_LIMIT, decode_cursor, encode_cursor
 from clientcard.schemas import Id, ReadModel, Timestamp, WriteModel
 
-RecordStatus = Literal[
-    "pending", "in_progress", "contacted", "callback", "completed", "refused", "excluded"
-]
 AUDITED_FIELDS = ("campaign_id", "status", "agent_id", "recontact_at", "note")
 NOT_NULLABLE = frozenset({"status"})
 
@@ -99,25 +95,6 @@ def snapshot(record: CampaignRecord) -> dict[str, Any]:
     return {name: getattr(record, name) for name in AUDITED_FIELDS}
 
 
-def _readable_customer(session: Session, actor: Actor, customer_id: int) -> None:
-    actor.require(Permission.CUSTOMER_READ)
-    customer = session.get(Customer, customer_id)
-    if customer is None or (
-        customer.deleted_at is not None and not actor.can(Permission.CUSTOMER_READ_DELETED)
-    ):
-        raise NotFound(f"customer {customer_id} does not exist")
-
-
-def _writable_customer(session: Session, actor: Actor, customer_id: int) -> Customer:
-    actor.require(Permission.CUSTOMER_WRITE)
-    customer = session.scalars(
-        select(Customer).where(Customer.id == customer_id).with_for_update()
-    ).one_or_none()
-    if customer is None or customer.deleted_at is not None:
-        raise NotFound(f"customer {customer_id} does not exist")
-    return customer
-
-
 def _utc(value: dt.datetime | None) -> dt.datetime | None:
     """Times are kept and shown in UTC, whatever zone they were sent in."""
     return value.astimezone(dt.UTC) if value is not None else None
@@ -145,7 +122,7 @@ def list_records(
 ) -> tuple[list[RecordView], str | None]:
     """The customer's records, newest first, keyset-paginated on (created_at, id), each
     with its campaign in the same query."""
-    _readable_customer(session, actor, customer_id)
+    access.readable(session, actor, customer_id)
     limit = max(1, min(limit, MAX_LIMIT))
     query = (
         select(CampaignRecord, Campaign)
@@ -185,7 +162,7 @@ def _view(session: Session, record: CampaignRecord) -> RecordView:
 
 
 def get_record(session: Session, *, actor: Actor, customer_id: int, record_id: int) -> RecordView:
-    _readable_customer(session, actor, customer_id)
+    access.readable(session, actor, customer_id)
     return _view(session, _record_of(session, customer_id, record_id, lock=False))
 
 
@@ -193,7 +170,7 @@ def create_record(
     session: Session, *, actor: Actor, customer_id: int, data: CampaignRecordCreate
 ) -> RecordView:
     """Adds the customer to a campaign (one record per customer and campaign, 409)."""
-    customer = _writable_customer(session, actor, customer_id)
+    customer = access.writable(session, actor, customer_id)
     errors = ErrorCollector()
     campaign = session.get(Campaign, data.campaign_id)
     if campaign is None:
@@ -242,7 +219,7 @@ def create_record(
 def _for_write(
     session: Session, actor: Actor, customer_id: int, record_id: int, expected: int | None
 ) -> CampaignRecord:
-    _writable_customer(session, actor, customer_id)
+    access.writable(session, actor, customer_id)
     record = _record_of(session, customer_id, record_id, lock=True)
     if expected is not None and expected != record.version:
         raise PreconditionFailed(

@@ -1,13 +1,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import Field
 
+from clientcard.campaigns.models import Direction
 from clientcard.schemas import Id, JsonObject, ReadModel, WriteModel
-
-Direction = Literal["inbound", "outbound"]
 
 
 class CampaignCreate(WriteModel):

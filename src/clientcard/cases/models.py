@@ -1,11 +1,21 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal, get_args
 
 from sqlalchemy import Boolean, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from clientcard.base import Base, BigId, UTCDateTime, utcnow
+
+# The values its columns may hold, defined once: the API's schemas, the pages and other
+# domains read them from here.
+Priority = Literal["critical", "high", "medium", "low"]
+Status = Literal["new", "open", "pending", "closed", "cancelled"]
+NoteColor = Literal["yellow", "green", "blue", "red", "purple", "gray"]
+PRIORITIES: tuple[Priority, ...] = get_args(Priority)
+STATUSES: tuple[Status, ...] = get_args(Status)
+NOTE_COLORS: tuple[NoteColor, ...] = get_args(NoteColor)
 
 
 class Counter(Base):

@@ -1,15 +1,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
 
 from pydantic import Field
 
+from clientcard.cases.models import NoteColor, Priority, Status
 from clientcard.schemas import Id, ReadModel, WriteModel
 
-Priority = Literal["critical", "high", "medium", "low"]
-Status = Literal["new", "open", "pending", "closed", "cancelled"]
-NoteColor = Literal["yellow", "green", "blue", "red", "purple", "gray"]
 TYPE_KEY_PATTERN = r"^[a-z][a-z0-9_]{0,39}$"
 ACCOUNT_NOTE = "One of the customer's own accounts (the case is about it), or null."
 

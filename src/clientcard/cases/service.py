@@ -8,18 +8,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, delete, func, or_, select, tuple_, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from clientcard import access
 from clientcard.accounts import service as accounts
 from clientcard.audit import service as audit
 from clientcard.auth.actor import Actor, Permission
 from clientcard.auth.models import User
 from clientcard.base import utcnow
 from clientcard.campaigns.models import Campaign
-from clientcard.cases.models import Case, CaseComment, CaseNote, CaseType, Counter
+from clientcard.cases.models import STATUSES, Case, CaseComment, CaseNote, CaseType, Counter
 from clientcard.cases.schemas import (
     CaseCommentCreate,
     CaseCreate,
@@ -29,6 +28,7 @@ from clientcard.cases.schemas import (
     CaseUpdate,
 )
 from clientcard.customers.models import Customer
+from clientcard.db import locks
 from clientcard.errors import (
     Conflict,
     DomainError,
@@ -43,7 +43,6 @@ from clientcard.pagination import MAX_LIMIT, decode_cursor, encode_cursor
 
 CASE_COUNTER = "case_number"
 NUMBER_PREFIX = "C-"
-STATUSES = ("new", "open", "pending", "closed", "cancelled")
 FINAL_STATUSES = frozenset({"closed", "cancelled"})
 AUDITED_FIELDS = (
     "number",
@@ -155,8 +154,8 @@ def update_case_type(session: Session, *, actor: Actor, key: str, data: CaseType
 
 def _next_number(session: Session) -> str:
     """The next case number. The UPDATE locks the counter row until the transaction ends, so
-    concurrent creators on PostgreSQL queue one behind another (SQLite write transactions
-    are serialized already); a rolled-back creation leaves a gap, never a reused number."""
+    concurrent creators queue one behind another; a rolled-back creation leaves a gap, never
+    a reused number."""
     bump = (
         update(Counter)
         .where(Counter.name == CASE_COUNTER)
@@ -179,23 +178,12 @@ def _create_counter(session: Session) -> None:
     ).first()
     digits = re.sub(r"\D", "", last or "")
     start = int(digits) if digits else 0
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    session.execute(
-        insert(Counter)
-        .values(name=CASE_COUNTER, value=start)
-        .on_conflict_do_nothing(index_elements=["name"])
+    locks.insert_or_ignore(
+        session, Counter, {"name": CASE_COUNTER, "value": start}, unique=["name"]
     )
 
 
 # ---- cases -----------------------------------------------------------------------------
-
-
-def _live_customer(session: Session, customer_id: int) -> Customer:
-    customer = session.get(Customer, customer_id)
-    if customer is None or customer.deleted_at is not None:
-        raise NotFound(f"customer {customer_id} does not exist")
-    return customer
 
 
 def _check_references(
@@ -232,8 +220,7 @@ def _check_references(
 
 
 def create_case(session: Session, *, actor: Actor, customer_id: int, data: CaseCreate) -> Case:
-    actor.require(Permission.CASE_WRITE)
-    _live_customer(session, customer_id)
+    access.writable(session, actor, customer_id, permission=Permission.CASE_WRITE)
     values = data.model_dump()
     errors = ErrorCollector()
     _check_references(session, values, set(values), errors, customer_id=customer_id)
@@ -266,34 +253,32 @@ def create_case(session: Session, *, actor: Actor, customer_id: int, data: CaseC
     return case
 
 
-def _visible(query: Select[Any], actor: Actor) -> Select[Any]:
-    """Cases of deleted customers are seen only by those who see deleted customers.
-    Agents, supervisors and administrators all read every other case (K7 comes later)."""
-    query = query.join(Customer, Customer.id == Case.customer_id)
-    if not actor.can(Permission.CUSTOMER_READ_DELETED):
-        query = query.where(Customer.deleted_at.is_(None))
-    return query
-
-
 def get_case(session: Session, *, actor: Actor, case_id: int) -> Case:
+    """The case, if the actor may see its customer (`access`)."""
     actor.require(Permission.CASE_READ)
-    case = session.scalars(_visible(select(Case), actor).where(Case.id == case_id)).one_or_none()
+    query = access.join_visible(select(Case), actor, Case.customer_id)
+    case = session.scalars(query.where(Case.id == case_id)).one_or_none()
     if case is None:
         raise NotFound(f"case {case_id} does not exist")
     return case
 
 
-def _case_for_write(session: Session, case_id: int) -> Case:
-    """The case, locked, if its customer is not deleted."""
-    case = session.scalars(
+def _case_for_write(session: Session, actor: Actor, case_id: int) -> Case:
+    """The case, locked, if the actor may change its customer's card (`access.writable`,
+    which locks the customer first)."""
+    customer_id = session.scalar(select(Case.customer_id).where(Case.id == case_id))
+    if customer_id is None:
+        raise NotFound(f"case {case_id} does not exist")
+    try:
+        access.writable(session, actor, customer_id, permission=Permission.CASE_WRITE)
+    except NotFound:
+        raise NotFound(f"case {case_id} does not exist") from None
+    return session.scalars(
         select(Case)
-        .join(Customer, Customer.id == Case.customer_id)
-        .where(Case.id == case_id, Customer.deleted_at.is_(None))
-        .with_for_update(of=Case)
-    ).one_or_none()
-    if case is None:
-        raise NotFound(f"case {case_id} does not exist")
-    return case
+        .where(Case.id == case_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
 
 
 def update_case(
@@ -307,7 +292,7 @@ def update_case(
     """Changes the fields sent. Closing or cancelling sets closed_at, reopening clears it;
     cancelling deletes the case's comments, and the history entry counts them."""
     actor.require(Permission.CASE_WRITE)
-    case = _case_for_write(session, case_id)
+    case = _case_for_write(session, actor, case_id)
     if expected_version is not None and expected_version != case.version:
         raise PreconditionFailed(
             f"case {case.id} is at version {case.version}, not {expected_version}; "
@@ -396,16 +381,13 @@ def list_cases(
 ) -> tuple[list[Case], str | None]:
     """A customer's cases, newest first, keyset-paginated on (created_at, id): the index
     ix_cases_customer_id_created_at_id serves the filter, the order and the cursor."""
-    actor.require(Permission.CASE_READ)
-    customer = session.get(Customer, customer_id)
-    if customer is None or (
-        customer.deleted_at is not None and not actor.can(Permission.CUSTOMER_READ_DELETED)
-    ):
-        raise NotFound(f"customer {customer_id} does not exist")
+    customer = access.readable(session, actor, customer_id, permission=Permission.CASE_READ)
     limit = max(1, min(limit, MAX_LIMIT))
     owners: Any = Case.customer_id == customer_id
     if customer.kind == "company":  # P1: a company's card lists the cases of its people too
-        people = select(Customer.id).where(Customer.company_id == customer_id)
+        people = select(Customer.id).where(
+            Customer.company_id == customer_id, access.visible(actor)
+        )
         owners = or_(owners, Case.customer_id.in_(people))
     query = _window(select(Case).where(owners), filters.since, filters.until)
     if filters.status:
@@ -485,7 +467,7 @@ def list_notes(session: Session, *, actor: Actor, case_id: int) -> list[CaseNote
 
 def add_note(session: Session, *, actor: Actor, case_id: int, data: CaseNoteCreate) -> CaseNote:
     actor.require(Permission.CASE_WRITE)
-    case = _case_for_write(session, case_id)
+    case = _case_for_write(session, actor, case_id)
     note = CaseNote(
         case_id=case.id,
         customer_id=case.customer_id,
@@ -509,7 +491,7 @@ def add_note(session: Session, *, actor: Actor, case_id: int, data: CaseNoteCrea
 
 def delete_note(session: Session, *, actor: Actor, case_id: int, note_id: int) -> None:
     actor.require(Permission.CASE_WRITE)
-    case = _case_for_write(session, case_id)
+    case = _case_for_write(session, actor, case_id)
     note = session.scalars(
         select(CaseNote).where(CaseNote.id == note_id, CaseNote.case_id == case.id)
     ).one_or_none()
@@ -557,7 +539,7 @@ def add_comment(
     """Posts an internal comment on the case, or on one of the customer's messages in it.
     The case row is locked, so a concurrent cancellation cannot miss the comment."""
     actor.require(Permission.CASE_WRITE)
-    case = _case_for_write(session, case_id)
+    case = _case_for_write(session, actor, case_id)
     if case.status == "cancelled":
         raise Conflict(
             f"case {case.number} is cancelled; reopen it to comment",

@@ -26,7 +26,6 @@ def add_contact_point(
             actor=ctx.actor,
             customer_id=customer_id,
             data=data,
-            default_region=ctx.settings.default_region,
         )
         body = ContactPointRead.model_validate(point)
     response.headers["ETag"] = etag(body.version)
@@ -52,7 +51,6 @@ def update_contact_point(
             point_id=point_id,
             data=data,
             expected_version=version,
-            default_region=ctx.settings.default_region,
         )
         body = ContactPointRead.model_validate(point)
     response.headers["ETag"] = etag(body.version)

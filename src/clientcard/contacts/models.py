@@ -1,18 +1,27 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
+from typing import Literal, get_args
 
 from sqlalchemy import Boolean, ForeignKey, Index, String
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column
 
 from clientcard.base import Base, BigId, UTCDateTime, utcnow
 
-if TYPE_CHECKING:
-    from clientcard.customers.models import Customer
+# The values its columns may hold, defined once: the API's schemas, the pages and other
+# domains read them from here.
+ContactType = Literal["phone", "mobile", "email", "whatsapp", "address", "social", "web"]
+ContactLabel = Literal["private", "work", "home", "other"]
+CONTACT_TYPES: tuple[ContactType, ...] = get_args(ContactType)
+LABELS: tuple[ContactLabel, ...] = get_args(ContactLabel)
+# The types whose values are phone numbers (stored in E.164).
+PHONE_TYPES: frozenset[ContactType] = frozenset({"phone", "mobile", "whatsapp"})
 
 
 class ContactPoint(Base):
+    """A customer's phone, e-mail, address, ... (the customer reaches its points through
+    `Customer.contact_points`; this table names the customer by its foreign key only)."""
+
     __tablename__ = "contact_points"
     __table_args__ = (
         Index(
@@ -44,5 +53,3 @@ class ContactPoint(Base):
     version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-    customer: Mapped[Customer] = relationship(back_populates="contact_points")

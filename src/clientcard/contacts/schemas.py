@@ -1,14 +1,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
 
 from pydantic import Field
 
+from clientcard.contacts.models import ContactLabel, ContactType
 from clientcard.schemas import ReadModel, WriteModel
-
-ContactType = Literal["email", "phone", "mobile", "whatsapp", "address", "social", "web"]
-ContactLabel = Literal["private", "work", "home", "other"]
 
 
 class ContactPointCreate(WriteModel):

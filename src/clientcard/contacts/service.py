@@ -5,21 +5,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from clientcard.audit import service as audit
-from clientcard.auth.actor import Actor, Permission
-from clientcard.base import utcnow
-from clientcard.contacts.models import ContactPoint
-from clientcard.contacts.normalize import (
-    PHONE_TYPES,
+from clientcard import access
+from clientcard.addresses import (
     check_region,
     normalize_email,
     normalize_phone,
     normalize_text,
 )
+from clientcard.audit import service as audit
+from clientcard.auth.actor import Actor
+from clientcard.base import utcnow
+from clientcard.contacts.models import PHONE_TYPES, ContactPoint
 from clientcard.contacts.schemas import ContactPointCreate, ContactPointUpdate
+from clientcard.context import settings_of
 from clientcard.customers.models import Customer
 from clientcard.errors import (
     Conflict,
@@ -45,10 +45,11 @@ def snapshot_of(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def normalized_fields(
-    values: dict[str, Any], *, default_region: str, prefix: str = ""
+    session: Session, values: dict[str, Any], *, prefix: str = ""
 ) -> dict[str, Any]:
     """Checks one contact point's values and returns what is stored: value, normalized and
-    the type's own parts. Every problem is reported with its field name."""
+    the type's own parts. Every problem is reported with its field name. A phone number
+    without a country code is read in its `region`, else in the unit of work's default."""
     errors = ErrorCollector(prefix=prefix)
     kind = values["type"]
     value = (values.get("value") or "").strip()
@@ -69,7 +70,9 @@ def normalized_fields(
     errors.raise_if_any()
 
     if kind in PHONE_TYPES:
-        region = check_region(values.get("region") or default_region, field=f"{prefix}region")
+        region = check_region(
+            values.get("region") or settings_of(session).default_region, field=f"{prefix}region"
+        )
         normalized = normalize_phone(value, region=region, field=f"{prefix}value")
     elif kind == "email":
         normalized = normalize_email(value, field=f"{prefix}value")
@@ -101,22 +104,6 @@ def normalized_fields(
     else:  # web: a chat/web visitor id or a site, compared as given
         normalized = value
     return {**stored, "value": value, "normalized": normalized}
-
-
-def _customer_for_write(session: Session, customer_id: int) -> Customer:
-    customer = session.scalars(
-        select(Customer).where(Customer.id == customer_id).with_for_update()
-    ).one_or_none()
-    if customer is None or customer.deleted_at is not None:
-        raise NotFound(f"customer {customer_id} does not exist")
-    return customer
-
-
-def touch_customer(customer: Customer, actor: Actor) -> None:
-    """A change to anything on the card makes a new version of the card."""
-    customer.updated_at = utcnow()
-    customer.updated_by = actor.username
-    customer.version += 1
 
 
 def _check_not_duplicate(
@@ -168,18 +155,12 @@ def add_points(
     actor: Actor,
     customer: Customer,
     items: Sequence[ContactPointCreate],
-    default_region: str,
     field_prefix: str = "",
     origin: str = "api",
 ) -> list[ContactPoint]:
     """Adds contact points to a customer being written (new or locked for update)."""
     created = stage_points(
-        session,
-        actor=actor,
-        customer=customer,
-        items=items,
-        default_region=default_region,
-        field_prefix=field_prefix,
+        session, actor=actor, customer=customer, items=items, field_prefix=field_prefix
     )
     session.flush()
     record_points(session, actor=actor, customer=customer, points=created, origin=origin)
@@ -187,7 +168,7 @@ def add_points(
 
 
 def _checked_fields(
-    items: Sequence[ContactPointCreate], default_region: str, field_prefix: str
+    session: Session, items: Sequence[ContactPointCreate], field_prefix: str
 ) -> list[tuple[ContactPointCreate, dict[str, Any], str]]:
     """Each item with its stored fields (`normalized_fields`) and its field prefix; the
     problems of every item are reported together."""
@@ -196,9 +177,7 @@ def _checked_fields(
     for index, item in enumerate(items):
         prefix = f"{field_prefix}{index}." if field_prefix else ""
         try:
-            fields = normalized_fields(
-                item.model_dump(), default_region=default_region, prefix=prefix
-            )
+            fields = normalized_fields(session, item.model_dump(), prefix=prefix)
         except Invalid as exc:
             errors.errors.extend(exc.errors)
             continue
@@ -213,13 +192,12 @@ def stage_points(
     actor: Actor,
     customer: Customer,
     items: Sequence[ContactPointCreate],
-    default_region: str,
     field_prefix: str = "",
 ) -> list[ContactPoint]:
     """The checked new points, on the customer but not yet flushed; `record_points` writes
     their history once they are (add_points does both)."""
     created = []
-    for item, fields, prefix in _checked_fields(items, default_region, field_prefix):
+    for item, fields, prefix in _checked_fields(session, items, field_prefix):
         _check_not_duplicate(
             customer, kind=item.type, normalized=fields["normalized"], field=f"{prefix}value"
         )
@@ -237,14 +215,14 @@ def stage_points(
 
 
 def new_point_rows(
-    items: Sequence[ContactPointCreate], *, default_region: str, field_prefix: str = ""
+    session: Session, items: Sequence[ContactPointCreate], *, field_prefix: str = ""
 ) -> list[dict[str, Any]]:
     """The checked rows of a new customer's contact points, as `stage_points` would make
     them on a customer without points (`customers.create_leads`): the same errors, one
-    primary point per type (the last one asked to be, else the first), no customer id, id
-    or timestamps yet."""
+    primary point per type (the last one asked to be, else the first), no customer id, id,
+    version or timestamps yet (`customers.rows.new_rows` adds them)."""
     rows: list[dict[str, Any]] = []
-    for item, fields, prefix in _checked_fields(items, default_region, field_prefix):
+    for item, fields, prefix in _checked_fields(session, items, field_prefix):
         if any(r["type"] == item.type and r["normalized"] == fields["normalized"] for r in rows):
             raise Conflict(
                 f"this {item.type} is given twice",
@@ -256,7 +234,6 @@ def new_point_rows(
                 "label": item.label,
                 "primary": item.primary,
                 **fields,
-                "version": 1,
             }
         )
     for kind in {r["type"] for r in rows}:
@@ -293,23 +270,15 @@ def add_contact_point(
     actor: Actor,
     customer_id: int,
     data: ContactPointCreate,
-    default_region: str,
 ) -> ContactPoint:
-    actor.require(Permission.CUSTOMER_WRITE)
-    customer = _customer_for_write(session, customer_id)
-    (point,) = add_points(
-        session, actor=actor, customer=customer, items=[data], default_region=default_region
-    )
-    touch_customer(customer, actor)
+    customer = access.writable(session, actor, customer_id)
+    (point,) = add_points(session, actor=actor, customer=customer, items=[data])
+    access.touch(customer, actor)
     return point
 
 
 def list_contact_points(session: Session, *, actor: Actor, customer_id: int) -> list[ContactPoint]:
-    actor.require(Permission.CUSTOMER_READ)
-    customer = session.get(Customer, customer_id)
-    if customer is None or customer.deleted_at is not None:
-        raise NotFound(f"customer {customer_id} does not exist")
-    return list(customer.contact_points)
+    return list(access.readable(session, actor, customer_id).contact_points)
 
 
 def _point_of(customer: Customer, point_id: int) -> ContactPoint:
@@ -327,10 +296,8 @@ def update_contact_point(
     point_id: int,
     data: ContactPointUpdate,
     expected_version: int | None,
-    default_region: str,
 ) -> ContactPoint:
-    actor.require(Permission.CUSTOMER_WRITE)
-    customer = _customer_for_write(session, customer_id)
+    customer = access.writable(session, actor, customer_id)
     point = _point_of(customer, point_id)
     if expected_version is not None and expected_version != point.version:
         raise PreconditionFailed(
@@ -351,7 +318,7 @@ def update_contact_point(
         merged = {**before, "region": None, **given}
         if "value" not in given and point.type == "address" and given.keys() & set(ADDRESS_PARTS):
             merged["value"] = None  # rebuilt from the new parts
-        fields = normalized_fields(merged, default_region=default_region)
+        fields = normalized_fields(session, merged)
         kind = merged["type"]
         if (kind, fields["normalized"]) != (point.type, point.normalized):
             _check_not_duplicate(
@@ -389,7 +356,7 @@ def update_contact_point(
             customer_id=customer.id,
             changes=changes,
         )
-        touch_customer(customer, actor)
+        access.touch(customer, actor)
     return point
 
 
@@ -401,8 +368,7 @@ def delete_contact_point(
     point_id: int,
     expected_version: int | None,
 ) -> None:
-    actor.require(Permission.CUSTOMER_WRITE)
-    customer = _customer_for_write(session, customer_id)
+    customer = access.writable(session, actor, customer_id)
     point = _point_of(customer, point_id)
     if expected_version is not None and expected_version != point.version:
         raise PreconditionFailed(
@@ -422,4 +388,4 @@ def delete_contact_point(
     customer.contact_points.remove(point)
     session.flush()
     _settle_primary(session, actor=actor, customer=customer, kind=point.type, chosen=None)
-    touch_customer(customer, actor)
+    access.touch(customer, actor)

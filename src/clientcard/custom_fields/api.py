@@ -184,7 +184,6 @@ def create_record(
             customer_id=customer_id,
             group_key=group_key,
             values=data.values,
-            default_region=ctx.settings.default_region,
         )
         body = GroupRecordRead.model_validate(record)
     response.headers["ETag"] = etag(body.version)
@@ -236,7 +235,6 @@ def update_record(
             record_id=record_id,
             values=data.values,
             expected_version=version,
-            default_region=ctx.settings.default_region,
         )
         body = GroupRecordRead.model_validate(record)
     response.headers["ETag"] = etag(body.version)

@@ -1,12 +1,21 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal, get_args
 
 from sqlalchemy import Boolean, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from clientcard.base import Base, BigId, JsonData, UTCDateTime, utcnow
+
+# The values its columns may hold, defined once: the API's schemas, the pages and other
+# domains read them from here.
+FieldType = Literal[
+    "text", "number", "date", "boolean", "choice", "multi_choice", "email", "phone", "url"
+]
+FIELD_TYPES: tuple[FieldType, ...] = get_args(FieldType)
+# The types whose values come from the field's options.
+CHOICE_TYPES: tuple[FieldType, ...] = ("choice", "multi_choice")
 
 
 class CustomGroup(Base):

@@ -1,15 +1,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import AliasChoices, Field
 
+from clientcard.custom_fields.models import FieldType
 from clientcard.schemas import JsonObject, ReadModel, WriteModel
 
-FieldType = Literal[
-    "text", "number", "date", "boolean", "choice", "multi_choice", "email", "phone", "url"
-]
 KEY_PATTERN = r"^[a-z][a-z0-9_]{0,49}$"
 OPTIONS_NOTE = "Required (non-empty, distinct) for choice and multi_choice; refused for others."
 Option = str

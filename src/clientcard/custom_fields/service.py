@@ -25,49 +25,51 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from clientcard import access
+from clientcard.addresses import normalize_email, normalize_phone
 from clientcard.audit import service as audit
 from clientcard.auth.actor import Actor, Permission
 from clientcard.base import utcnow
-from clientcard.contacts.normalize import normalize_email, normalize_phone
-from clientcard.custom_fields.models import CustomField, CustomGroup, CustomGroupRecord
+from clientcard.context import settings_of
+from clientcard.custom_fields.models import (
+    CHOICE_TYPES,
+    CustomField,
+    CustomGroup,
+    CustomGroupRecord,
+)
 from clientcard.custom_fields.schemas import (
     CustomFieldCreate,
     CustomFieldUpdate,
     CustomGroupCreate,
     CustomGroupUpdate,
 )
-from clientcard.customers.models import Customer
+from clientcard.db import locks
 from clientcard.errors import (
     Conflict,
     ErrorCollector,
     FieldError,
-    Forbidden,
     Invalid,
     NotFound,
     PreconditionFailed,
 )
 from clientcard.pagination import MAX_LIMIT, decode_cursor, encode_cursor
 
-CHOICE_TYPES = frozenset({"choice", "multi_choice"})
 MAX_TEXT = 5000
 MAX_URL = 2000
 MAX_OPTION = 200
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # Groups are keyed by text; their history entries carry this entity id and the key.
 GROUP_ENTITY_ID = 0
-# PostgreSQL advisory lock taken while a field is created: the unique index on
-# (group_key, key) treats NULL group keys as distinct, so it cannot stop two concurrent
-# creations of the same customer-level key. (SQLite write transactions are serialized.)
-_DEFINITION_LOCK = 0x636C_6366  # "clcf"
 
 
 def _require_admin(actor: Actor) -> None:
-    if not actor.is_admin:
-        raise Forbidden("only administrators manage custom field definitions")
+    actor.require(
+        Permission.CUSTOM_FIELD_MANAGE, "only administrators manage custom field definitions"
+    )
 
 
 def _check_version(kind: str, name: Any, version: int, expected: int | None) -> None:
@@ -274,8 +276,9 @@ def create_field(session: Session, *, actor: Actor, data: CustomFieldCreate) -> 
     if data.group is not None and session.get(CustomGroup, data.group) is None:
         errors.add("group", f"custom field group {data.group!r} does not exist")
     errors.raise_if_any()
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _DEFINITION_LOCK})
+    # The unique index on (group_key, key) treats NULL group keys as distinct, so it
+    # cannot stop two concurrent creations of the same customer-level key: a lock does.
+    locks.lock_key(session, locks.LockSpace.CUSTOM_FIELD_DEFINITIONS)
     where = (
         CustomField.group_key.is_(None)
         if data.group is None
@@ -405,8 +408,9 @@ def _empty(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip()) or value == []
 
 
-def _coerce(field: CustomField, value: Any, *, name: str, default_region: str) -> Any:
-    """The value to store for one field, or _Refused."""
+def _coerce(field: CustomField, value: Any, *, name: str, region: str) -> Any:
+    """The value to store for one field, or _Refused; a phone without a country code is read
+    in `region`."""
     kind = field.type
     if kind == "number":
         if isinstance(value, bool) or not isinstance(value, int | float):
@@ -457,7 +461,7 @@ def _coerce(field: CustomField, value: Any, *, name: str, default_region: str) -
         if kind == "email":
             return normalize_email(value, field=name)
         if kind == "phone":
-            return normalize_phone(value, region=default_region, field=name)
+            return normalize_phone(value, region=region, field=name)
     except Invalid as exc:
         raise _Refused(exc.errors[0].message if exc.errors else exc.detail) from None
     raise _Refused(f"has an unknown field type {kind!r}")  # pragma: no cover
@@ -468,7 +472,6 @@ def check_values(
     *,
     values: dict[str, Any],
     current: dict[str, Any] | None,
-    default_region: str,
     group_key: str | None = None,
     field_prefix: str = "custom.",
     enforce_required: bool = True,
@@ -476,7 +479,7 @@ def check_values(
     """Validates `values` (a partial or full object of custom values) against the
     definitions of the group (None: the customer's own fields) and returns the object to
     store: `current` (None on create) with the values sent merged in, normalized (phones
-    in E.164 read in `default_region`, e-mails normalized, dates as ISO strings,
+    in E.164 read in the default region, e-mails normalized, dates as ISO strings,
     multi-choice lists in option order); keys sent as null, blank or [] are removed.
 
     Every error is collected and raised at once as Invalid, each naming
@@ -493,6 +496,7 @@ def check_values(
     merged = dict(stored)
     errors = ErrorCollector(prefix=field_prefix)
     refused: set[str] = set()
+    region = settings_of(session).default_region
     for key, value in values.items():
         field = definitions.get(key)
         if field is None or not field.active:
@@ -509,9 +513,7 @@ def check_values(
             merged.pop(key, None)
             continue
         try:
-            merged[key] = _coerce(
-                field, value, name=f"{field_prefix}{key}", default_region=default_region
-            )
+            merged[key] = _coerce(field, value, name=f"{field_prefix}{key}", region=region)
         except _Refused as exc:
             errors.add(key, str(exc))
             refused.add(key)
@@ -525,22 +527,6 @@ def check_values(
 
 
 # ---- group records ---------------------------------------------------------------------
-
-
-def _readable_customer(session: Session, actor: Actor, customer_id: int) -> Customer:
-    customer = session.get(Customer, customer_id)
-    if customer is None or (
-        customer.deleted_at is not None and not actor.can(Permission.CUSTOMER_READ_DELETED)
-    ):
-        raise NotFound(f"customer {customer_id} does not exist")
-    return customer
-
-
-def _live_customer(session: Session, customer_id: int) -> Customer:
-    customer = session.get(Customer, customer_id)
-    if customer is None or customer.deleted_at is not None:
-        raise NotFound(f"customer {customer_id} does not exist")
-    return customer
 
 
 def _existing_group(session: Session, group_key: str) -> CustomGroup:
@@ -577,8 +563,7 @@ def list_records(
 ) -> tuple[list[CustomGroupRecord], str | None]:
     """The customer's records in the group, newest first, keyset-paginated by id through
     ix_custom_group_records_customer_id_group_key_id."""
-    actor.require(Permission.CUSTOMER_READ)
-    _readable_customer(session, actor, customer_id)
+    access.readable(session, actor, customer_id)
     _existing_group(session, group_key)
     limit = max(1, min(limit, MAX_LIMIT))
     query = select(CustomGroupRecord).where(
@@ -607,8 +592,7 @@ def _missing_record(record_id: int, group_key: str) -> NotFound:
 def get_record(
     session: Session, *, actor: Actor, customer_id: int, group_key: str, record_id: int
 ) -> CustomGroupRecord:
-    actor.require(Permission.CUSTOMER_READ)
-    _readable_customer(session, actor, customer_id)
+    access.readable(session, actor, customer_id)
     _existing_group(session, group_key)
     record = session.scalars(_record_query(customer_id, group_key, record_id)).one_or_none()
     if record is None:
@@ -623,16 +607,13 @@ def create_record(
     customer_id: int,
     group_key: str,
     values: dict[str, Any],
-    default_region: str,
 ) -> CustomGroupRecord:
-    actor.require(Permission.CUSTOMER_WRITE)
-    _live_customer(session, customer_id)
+    access.writable(session, actor, customer_id)
     _writable_group(session, group_key)
     stored = check_values(
         session,
         values=values,
         current=None,
-        default_region=default_region,
         group_key=group_key,
         field_prefix="values.",
     )
@@ -662,9 +643,9 @@ def create_record(
 
 
 def _record_for_write(
-    session: Session, customer_id: int, group_key: str, record_id: int
+    session: Session, actor: Actor, customer_id: int, group_key: str, record_id: int
 ) -> CustomGroupRecord:
-    _live_customer(session, customer_id)
+    access.writable(session, actor, customer_id)
     record = session.scalars(
         _record_query(customer_id, group_key, record_id).with_for_update()
     ).one_or_none()
@@ -683,11 +664,10 @@ def update_record(
     record_id: int,
     values: dict[str, Any],
     expected_version: int | None,
-    default_region: str,
 ) -> CustomGroupRecord:
     """Merges the values sent into the record (null removes one) and validates the result."""
     actor.require(Permission.CUSTOMER_WRITE)
-    record = _record_for_write(session, customer_id, group_key, record_id)
+    record = _record_for_write(session, actor, customer_id, group_key, record_id)
     _check_version("record", record_id, record.version, expected_version)
     _writable_group(session, group_key)
     before = dict(record.values or {})
@@ -695,7 +675,6 @@ def update_record(
         session,
         values=values,
         current=before,
-        default_region=default_region,
         group_key=group_key,
         field_prefix="values.",
     )
@@ -729,7 +708,7 @@ def delete_record(
 ) -> None:
     """Deletes the record (also in an inactive group); the history keeps its values."""
     actor.require(Permission.CUSTOMER_WRITE)
-    record = _record_for_write(session, customer_id, group_key, record_id)
+    record = _record_for_write(session, actor, customer_id, group_key, record_id)
     _check_version("record", record_id, record.version, expected_version)
     audit.record(
         session,

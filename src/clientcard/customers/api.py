@@ -47,9 +47,7 @@ def install_screen_pop(app: FastAPI) -> None:
 @router.post("/customers", response_model=CustomerRead, status_code=201)
 def create_customer(data: CustomerCreate, response: Response, ctx: Ctx = Depends(context)):
     with ctx.db.write() as session:
-        customer = service.create_customer(
-            session, actor=ctx.actor, data=data, default_region=ctx.settings.default_region
-        )
+        customer = service.create_customer(session, actor=ctx.actor, data=data)
         body = CustomerRead.of(customer)
     response.headers["ETag"] = etag(body.version)
     response.headers["Location"] = f"/api/v1/customers/{body.id}"
@@ -95,7 +93,6 @@ def list_customers(
             filters=filters,
             cursor=cursor,
             limit=limit,
-            default_region=ctx.settings.default_region,
         )
         page = CustomerPage(items=[CustomerRead.of(c) for c in rows], next_cursor=next_cursor)
         if around is not None:
@@ -104,7 +101,6 @@ def list_customers(
                 actor=ctx.actor,
                 filters=filters,
                 customer_id=around,
-                default_region=ctx.settings.default_region,
             )
         return page
 
@@ -136,7 +132,6 @@ def update_customer(
             customer_id=customer_id,
             data=data,
             expected_version=version,
-            default_region=ctx.settings.default_region,
         )
         body = CustomerRead.of(customer)
     response.headers["ETag"] = etag(body.version)
@@ -200,6 +195,5 @@ async def lookup(request: Request) -> Response:
         phone=query.phone,
         email=query.email,
         region=query.region,
-        default_region=ctx.settings.default_region,
     )
     return Response(to_json({"items": cards}), media_type="application/json")

@@ -3,41 +3,37 @@
 A card read is one statement: the customers a key selects (at most `LOOKUP_LIMIT`, most
 recently active first) left-joined to their contact points. One statement is one snapshot
 on both databases, so the read needs no transaction of its own, and it is one round trip to
-PostgreSQL. Each statement is compiled once per dialect; its rows pass through the columns'
-own result processors straight into the API shape as plain dicts. The screen pop reads them
-outside any session (`read_rows`, see `Database.fetch_all`) and serializes them as they
-are; `read` runs the same statement inside a session and wraps the dicts in the response
-models, built without validating the rows again (they come from our own tables).
+a database server. Each statement is compiled once (`db.fastread.compile_for`); its rows
+pass through the columns' own result processors straight into the API shape as plain
+dicts. The screen pop reads them outside any session (`read_rows`, see
+`Database.fetch_all`) and serializes them as they are; `read` runs the same statement
+inside a session and wraps the dicts in the response models, built without validating the
+rows again (they come from our own tables).
 """
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Dialect,
     FromClause,
     Select,
-    String,
     bindparam,
     func,
     select,
     true,
 )
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
-from clientcard.coalesce import Coalescer
-from clientcard.contacts.models import ContactPoint
-from clientcard.contacts.normalize import PHONE_TYPES
+from clientcard.contacts.models import PHONE_TYPES, ContactPoint
 from clientcard.contacts.schemas import ContactPointRead
 from clientcard.customers.models import Customer
 from clientcard.customers.schemas import CustomerRead, gravatar_for
-from clientcard.db import Database
+from clientcard.db import Database, fastread
+from clientcard.db.coalesce import Coalescer
 
 LOOKUP_LIMIT = 20
 _customers = Customer.__table__
@@ -80,10 +76,11 @@ def _owners(types: list[str]) -> Select[Any]:
 
 
 def _owners_of_keys(types: list[str]) -> Select[Any]:
-    """`_owners` for a list of keys in one statement (PostgreSQL): for each key, in the
-    list's order, the key itself and then the rows `_owners` gives for it alone."""
+    """`_owners` for a list of keys in one statement (read where reads cross the network,
+    `read_owners`): for each key, in the list's order, the key itself and then the rows
+    `_owners` gives for it alone."""
     wanted = (
-        func.unnest(bindparam("keys", type_=postgresql.ARRAY(String)))
+        func.unnest(fastread.text_list("keys"))
         .table_valued("key", with_ordinality="n")
         .render_derived()
         .alias("wanted")
@@ -117,105 +114,43 @@ EMAIL_OWNERS = Owners("email", OWNERS_OF_EMAIL, _owners_of_keys(["email"]))
 BY_ID = _cards(_customers.c.id == bindparam("customer_id"))
 
 
-@dataclass(frozen=True)
-class Compiled:
-    sql: str
-    defaults: dict[str, Any]  # the statement's own parameters (IN lists, LIMIT)
-    positional: tuple[str, ...] | None  # parameter order for positional paramstyles
-    processors: tuple[Callable[[Any], Any] | None, ...]
-
-    def values(self, params: dict[str, Any]) -> Any:
-        """The DB-API parameters for `params`: a tuple or a dict, by paramstyle."""
-        merged = {**self.defaults, **params}
-        return tuple(merged[n] for n in self.positional) if self.positional else merged
-
-    def execute(self, cursor: Any, params: dict[str, Any]) -> list[Any]:
-        cursor.execute(self.sql, self.values(params))
-        return cursor.fetchall()
-
-
-_compiled: dict[tuple[str, str, int], Compiled] = {}
-
-
-def compile_for(statement: Select[Any], dialect: Dialect, params: dict[str, Any]) -> Compiled:
-    """The statement's SQL for `dialect`, its parameters and its columns' result processors,
-    built once per statement and dialect."""
-    key = (dialect.name, dialect.driver, id(statement))
-    found = _compiled.get(key)
-    if found is None:
-        placeholders = dict.fromkeys(params)
-        expanded = statement.compile(dialect=dialect).construct_expanded_state(placeholders)
-        processors = tuple(
-            c.type.dialect_impl(dialect).result_processor(dialect, None)
-            for c in statement.selected_columns
-        )
-        positional = tuple(expanded.positiontup) if expanded.positiontup else None
-        found = _compiled[key] = Compiled(
-            expanded.statement, dict(expanded.parameters), positional, processors
-        )
-    return found
-
-
 async def read_rows(
     db: Database, statement: Select[Any], params: dict[str, Any]
 ) -> list[dict[str, Any]]:
     """The cards a statement of this module selects, as dicts in the API shape
     (`CustomerRead` with its `contact_points`), read outside any session
     (`Database.fetch_all`)."""
-    compiled = compile_for(statement, db.read_dialect, params)
-    fetched = await db.fetch_all(compiled.sql, compiled.values(params))
-    return _assemble(compiled.processors, fetched)
+    processors, fetched = await fastread.fetch(db, statement, params)
+    return _assemble(processors, fetched)
 
 
 async def read_owners(db: Database, owners: Owners, key: str) -> list[dict[str, Any]]:
     """The cards of the customers who own the normalized contact point `key`, as
-    `read_rows` gives them. On SQLite a read of the file costs less than any batching
-    could save, so each key is its own read. On PostgreSQL the look-ups in flight together
-    share one statement and one round trip (`clientcard.coalesce`); keys that arrive
-    alone are read alone, with no wait."""
-    if db.is_sqlite:
+    `read_rows` gives them. Where reads run in process, a read costs less than any
+    batching could save, so each key is its own read. Where they cross the network, the
+    look-ups in flight together share one statement and one round trip
+    (`db.fastread.coalescer`); keys that arrive alone are read alone, with no wait."""
+    if db.reads_in_process:
         return await read_rows(db, owners.one, {"normalized": key})
     return await _coalescer(db, owners).get(key)
 
 
-_coalescers: weakref.WeakKeyDictionary[Database, dict[str, Coalescer[str, Any]]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
 def _coalescer(db: Database, owners: Owners) -> Coalescer[str, list[dict[str, Any]]]:
-    per_database = _coalescers.setdefault(db, {})
-    found = per_database.get(owners.name)
-    if found is None:
-        database = weakref.ref(db)  # not the database itself: the entry would never go
+    async def read(database: Database, keys: list[str]) -> dict[str, list[dict[str, Any]]]:
+        return await _read_keys(database, owners.many, keys)
 
-        async def read(keys: list[str]) -> dict[str, list[dict[str, Any]]]:
-            return await _read_keys(database(), owners.many, keys)  # type: ignore[arg-type]
-
-        found = per_database[owners.name] = Coalescer(
-            read, missing=list, concurrency=db.async_pool_size
-        )
-    return found
+    return fastread.coalescer(db, f"owners of {owners.name}", read, missing=list)
 
 
 async def _read_keys(
     db: Database, statement: Select[Any], keys: list[str]
 ) -> dict[str, list[dict[str, Any]]]:
-    params = {"keys": keys}
-    compiled = compile_for(statement, db.read_dialect, params)
+    processors, fetched = await fastread.fetch(db, statement, {"keys": keys})
     by_key: dict[str, list[Any]] = {}
-    for row in await db.fetch_all(compiled.sql, compiled.values(params)):
+    for row in fetched:
         by_key.setdefault(row[0], []).append(row[1:])
-    processors = compiled.processors[1:]  # after the key's column
-    return {key: _assemble(processors, found) for key, found in by_key.items()}
-
-
-def rows(
-    cursor: Any, dialect: Dialect, statement: Select[Any], params: dict[str, Any]
-) -> list[dict[str, Any]]:
-    """`read_rows` on a cursor the caller holds."""
-    compiled = compile_for(statement, dialect, params)
-    return _assemble(compiled.processors, compiled.execute(cursor, params))
+    after_key = processors[1:]  # after the key's column
+    return {key: _assemble(after_key, found) for key, found in by_key.items()}
 
 
 def _assemble(
@@ -243,12 +178,7 @@ def _assemble(
 
 def read(session: Session, statement: Select[Any], params: dict[str, Any]) -> list[CustomerRead]:
     """The same cards as `rows`, read inside the session's transaction, as models."""
-    connection = session.connection()
-    cursor = connection.connection.driver_connection.cursor()
-    try:
-        found = rows(cursor, connection.dialect, statement, params)
-    finally:
-        cursor.close()
+    found = _assemble(*fastread.fetch_in_session(session, statement, params))
     for card in found:
         card["contact_points"] = [
             ContactPointRead.model_construct(**p) for p in card["contact_points"]

@@ -1,28 +1,32 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any
+from typing import Any, Literal, get_args
 
 from sqlalchemy import Boolean, Date, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from clientcard.base import Base, BigId, JsonData, UTCDateTime, utcnow
+from clientcard.base import Base, BigId, JsonData, UTCDateTime, partial_index, utcnow
+from clientcard.contacts.models import ContactPoint
 
-if TYPE_CHECKING:
-    from clientcard.contacts.models import ContactPoint
+# The values its columns may hold, defined once: the API's schemas, the pages and other
+# domains read them from here.
+CustomerKind = Literal["person", "company"]
+Gender = Literal["female", "male", "other", "unspecified"]
+KINDS: tuple[CustomerKind, ...] = get_args(CustomerKind)
+GENDERS: tuple[Gender, ...] = get_args(Gender)
 
 
 class Customer(Base):
     __tablename__ = "customers"
     __table_args__ = (
         # Identification is unique per document type among customers not deleted.
-        Index(
+        partial_index(
             "uq_customers_identification",
             "identification_type",
             "identification_number",
             unique=True,
-            sqlite_where=text("deleted_at IS NULL AND identification_number IS NOT NULL"),
-            postgresql_where=text("deleted_at IS NULL AND identification_number IS NOT NULL"),
+            where="deleted_at IS NULL AND identification_number IS NOT NULL",
         ),
         Index("ix_customers_sort_name_id", "sort_name", "id"),
         Index("ix_customers_identification_number", "identification_number"),
@@ -59,9 +63,9 @@ class Customer(Base):
     updated_by: Mapped[str] = mapped_column(String(150))
     last_interaction_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     # Owner (P4): set by anyone who may edit when empty; changed only by admins or the owner.
-    # (No foreign keys on these two: SQLite can add a column with one only by rebuilding the
-    # table, which would drop its search triggers. Users are deactivated, never deleted, and
-    # the service checks both.)
+    # (No foreign keys on these two: the embedded database can add a column with one only
+    # by rebuilding the table, which would drop its search triggers. Users are deactivated,
+    # never deleted, and the service checks both.)
     assigned_to: Mapped[int | None] = mapped_column(BigId, index=True)
     lead_status: Mapped[str | None] = mapped_column(String(40))
     rating: Mapped[int | None] = mapped_column()
@@ -75,7 +79,6 @@ class Customer(Base):
     lead_source: Mapped[dict[str, Any] | None] = mapped_column(JsonData)
 
     contact_points: Mapped[list[ContactPoint]] = relationship(
-        back_populates="customer",
         order_by="ContactPoint.id",
         cascade="all, delete-orphan",
         passive_deletes=True,

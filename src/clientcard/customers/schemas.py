@@ -7,11 +7,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from clientcard.contacts.schemas import ContactPointCreate, ContactPointRead
-from clientcard.customers.models import Customer
+from clientcard.customers.models import Customer, CustomerKind, Gender
 from clientcard.schemas import Id, JsonObject, ReadModel, WriteModel
 
-CustomerKind = Literal["person", "company"]
-Gender = Literal["female", "male", "other", "unspecified"]
 LANGUAGE_PATTERN = r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$"
 
 

@@ -11,21 +11,24 @@ from sqlalchemy import Select, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from clientcard import access
+from clientcard.addresses import (
+    check_region,
+    normalize_email,
+    normalize_phone,
+    phone_line,
+)
 from clientcard.audit import service as audit
 from clientcard.auth.actor import Actor, Permission
 from clientcard.auth.models import User
 from clientcard.base import utcnow
 from clientcard.contacts import service as contacts
 from clientcard.contacts.models import ContactPoint
-from clientcard.contacts.normalize import (
-    check_region,
-    normalize_email,
-    normalize_phone,
-    phone_line,
-)
+from clientcard.context import settings_of
 from clientcard.custom_fields import service as custom_fields
 from clientcard.customers import cards, search
 from clientcard.customers.models import Customer
+from clientcard.customers.rows import DERIVED_FROM, derived_columns, new_rows
 from clientcard.customers.schemas import CustomerCreate, CustomerRead, CustomerUpdate
 from clientcard.db import Database, insert_many, reserve_ids
 from clientcard.errors import (
@@ -34,12 +37,9 @@ from clientcard.errors import (
     FieldError,
     Forbidden,
     Invalid,
-    NotFound,
-    PreconditionFailed,
 )
 from clientcard.pagination import MAX_LIMIT, decode_cursor, encode_cursor
 from clientcard.statuses import service as statuses
-from clientcard.text import fold
 
 PROFILE_FIELDS = (
     "kind",
@@ -91,7 +91,9 @@ def _check_owner(session: Session, actor: Actor, *, before: int | None, after: i
     the current owner changes or removes it."""
     if after == before:
         return
-    if before is not None and not (actor.is_admin or actor.user_id == before):
+    if before is not None and not (
+        actor.can(Permission.CUSTOMER_REASSIGN) or actor.user_id == before
+    ):
         raise Forbidden(
             "only an administrator or the current owner may change or remove the owner",
             errors=[FieldError("assigned_to", "not yours to change")],
@@ -212,33 +214,9 @@ def _check_identification_free(session: Session, values: dict[str, Any], *, self
 def _derive(customer: Customer) -> None:
     """Keeps the search and sort columns in step with the profile."""
     for name, value in derived_columns(
-        {name: getattr(customer, name) for name in _DERIVED_FROM}
+        {name: getattr(customer, name) for name in DERIVED_FROM}
     ).items():
         setattr(customer, name, value)
-
-
-_DERIVED_FROM = ("kind", "first_name", "last_name", "company_name", "identification_number")
-
-
-def derived_columns(profile: dict[str, Any]) -> dict[str, str]:
-    """The search and sort columns of a profile."""
-    search_text = " " + fold(
-        " ".join(
-            p
-            for p in (
-                profile["first_name"],
-                profile["last_name"],
-                profile["company_name"],
-                profile["identification_number"],
-            )
-            if p
-        )
-    )
-    if profile["kind"] == "company":
-        sort_name = fold(profile["company_name"])
-    else:
-        sort_name = fold(f"{profile['last_name'] or ''} {profile['first_name'] or ''}")
-    return {"search_text": search_text, "sort_name": sort_name}
 
 
 def create_customer(
@@ -246,12 +224,9 @@ def create_customer(
     *,
     actor: Actor,
     data: CustomerCreate,
-    default_region: str,
     origin: str = "api",
 ) -> Customer:
-    return create_customers(
-        session, actor=actor, items=[data], default_region=default_region, origin=origin
-    )[0]
+    return create_customers(session, actor=actor, items=[data], origin=origin)[0]
 
 
 def create_customers(
@@ -259,17 +234,25 @@ def create_customers(
     *,
     actor: Actor,
     items: Sequence[CustomerCreate],
-    default_region: str,
     origin: str = "api",
 ) -> list[Customer]:
     """Creates customers with their contact points, each checked and recorded as
-    `create_customer` does, with one flush for the customers and one for their points
-    however many they are (ingestion creates a batch's new leads at once)."""
+    `create_customer` does, with one flush for the customers and their points however many
+    they are. Their rows are built by `customers.rows.new_rows`, as `create_leads` builds
+    them."""
     actor.require(Permission.CUSTOMER_WRITE)
-    customers = [
-        _new_customer(session, actor=actor, data=data, default_region=default_region, origin=origin)
+    profiles = [_checked_values(session, actor=actor, data=data, origin=origin) for data in items]
+    points = [
+        contacts.new_point_rows(session, data.contact_points, field_prefix="contact_points.")
         for data in items
     ]
+    now = utcnow()
+    customers = []
+    for profile, point_values in zip(profiles, points, strict=True):
+        row, point_rows = new_rows(profile, point_values, by=actor.username, at=now)
+        customers.append(
+            Customer(**row, contact_points=[ContactPoint(**point) for point in point_rows])
+        )
     session.add_all(customers)
     _flush_guarded(session)
     for customer in customers:
@@ -282,54 +265,15 @@ def create_customers(
             snapshot=snapshot(customer),
             origin=origin,
         )
-    staged = [
-        contacts.stage_points(
-            session,
-            actor=actor,
-            customer=customer,
-            items=data.contact_points,
-            default_region=default_region,
-            field_prefix="contact_points.",
-        )
-        for customer, data in zip(customers, items, strict=True)
-    ]
-    session.flush()
-    for customer, points in zip(customers, staged, strict=True):
+    for customer in customers:
         contacts.record_points(
-            session, actor=actor, customer=customer, points=points, origin=origin
+            session, actor=actor, customer=customer, points=customer.contact_points, origin=origin
         )
     return customers
 
 
-def _new_customer(
-    session: Session, *, actor: Actor, data: CustomerCreate, default_region: str, origin: str
-) -> Customer:
-    """A checked, not yet stored customer (without its contact points)."""
-    values = _checked_values(
-        session, actor=actor, data=data, default_region=default_region, origin=origin
-    )
-    customer = Customer(
-        **values,
-        **_first_version(actor, utcnow()),
-        contact_points=[],  # known to be empty: adding the first ones loads nothing
-    )
-    _derive(customer)
-    return customer
-
-
-def _first_version(actor: Actor, now: dt.datetime) -> dict[str, Any]:
-    """Who made a new card and when: its first version."""
-    return {
-        "created_by": actor.username,
-        "updated_by": actor.username,
-        "created_at": now,
-        "updated_at": now,
-        "version": 1,
-    }
-
-
 def _checked_values(
-    session: Session, *, actor: Actor, data: CustomerCreate, default_region: str, origin: str
+    session: Session, *, actor: Actor, data: CustomerCreate, origin: str
 ) -> dict[str, Any]:
     """The profile of a new customer, checked: every field of `PROFILE_FIELDS`."""
     values = _clean_profile(
@@ -341,7 +285,6 @@ def _checked_values(
             session,
             values=data.custom,
             current=None,
-            default_region=default_region,
             enforce_required=enforce_required,
         )
     _check_company(session, values["company_id"], self_id=None)
@@ -356,7 +299,6 @@ def create_leads(
     *,
     actor: Actor,
     items: Sequence[CustomerCreate],
-    default_region: str,
     origin: str = "ingestion",
 ) -> list[int]:
     """`create_customers` for the new leads of an ingestion batch, returning their ids: the
@@ -369,34 +311,23 @@ def create_leads(
     if not items:
         return []
     connection = session.connection()
-    profiles = [
-        _checked_values(
-            session, actor=actor, data=data, default_region=default_region, origin=origin
-        )
-        for data in items
-    ]
+    profiles = [_checked_values(session, actor=actor, data=data, origin=origin) for data in items]
     points = [
-        contacts.new_point_rows(
-            data.contact_points, default_region=default_region, field_prefix="contact_points."
-        )
+        contacts.new_point_rows(session, data.contact_points, field_prefix="contact_points.")
         for data in items
     ]
     now = utcnow()
     ids = reserve_ids(connection, Customer.__table__, len(items))
-    customer_rows = [
-        {
-            **profile,
-            **derived_columns(profile),
-            **_first_version(actor, now),
-            "id": id_,
-        }
-        for id_, profile in zip(ids, profiles, strict=True)
+    built = [
+        new_rows(profile, point_values, by=actor.username, at=now)
+        for profile, point_values in zip(profiles, points, strict=True)
     ]
+    customer_rows = [{**row, "id": id_} for id_, (row, _) in zip(ids, built, strict=True)]
     insert_many(connection, Customer.__table__, customer_rows)
     point_ids = iter(reserve_ids(connection, ContactPoint.__table__, sum(map(len, points))))
     point_rows = [
-        {**row, "id": next(point_ids), "customer_id": id_, "created_at": now, "updated_at": now}
-        for id_, rows in zip(ids, points, strict=True)
+        {**row, "id": next(point_ids), "customer_id": id_}
+        for id_, (_, rows) in zip(ids, built, strict=True)
         for row in rows
     ]
     insert_many(connection, ContactPoint.__table__, point_rows)
@@ -426,36 +357,9 @@ def _flush_guarded(session: Session) -> None:
 
 
 def get_customer(session: Session, *, actor: Actor, customer_id: int) -> Customer:
-    actor.require(Permission.CUSTOMER_READ)
-    customer = session.scalars(
-        select(Customer)
-        .where(Customer.id == customer_id)
-        .options(selectinload(Customer.contact_points))
-    ).one_or_none()
-    if customer is None or (
-        customer.deleted_at is not None and not actor.can(Permission.CUSTOMER_READ_DELETED)
-    ):
-        raise NotFound(f"customer {customer_id} does not exist")
-    return customer
-
-
-def _for_write(session: Session, customer_id: int, *, deleted: bool = False) -> Customer:
-    customer = session.scalars(
-        select(Customer).where(Customer.id == customer_id).with_for_update()
-    ).one_or_none()
-    if customer is None or (customer.deleted_at is not None) != deleted:
-        state = "deleted " if deleted else ""
-        raise NotFound(f"{state}customer {customer_id} does not exist")
-    return customer
-
-
-def _check_version(customer: Customer, expected_version: int | None) -> None:
-    if expected_version is not None and expected_version != customer.version:
-        raise PreconditionFailed(
-            f"customer {customer.id} is at version {customer.version}, not {expected_version}; "
-            "reload it and apply the change again",
-            current_version=customer.version,
-        )
+    return access.readable(
+        session, actor, customer_id, options=[selectinload(Customer.contact_points)]
+    )
 
 
 def update_customer(
@@ -465,12 +369,9 @@ def update_customer(
     customer_id: int,
     data: CustomerUpdate,
     expected_version: int | None,
-    default_region: str = "PL",
     origin: str = "api",
 ) -> Customer:
-    actor.require(Permission.CUSTOMER_WRITE)
-    customer = _for_write(session, customer_id)
-    _check_version(customer, expected_version)
+    customer = access.writable(session, actor, customer_id, expected_version=expected_version)
     given = data.model_dump(exclude_unset=True)
     errors = ErrorCollector()
     for name in NOT_NULLABLE & given.keys():
@@ -486,7 +387,6 @@ def update_customer(
             session,
             values=given["custom"],
             current=before["custom"],
-            default_region=default_region,
             enforce_required=origin not in SYSTEM_ORIGINS,
         )
     values = _clean_profile({**before, **given}, reachable=bool(customer.contact_points))
@@ -509,7 +409,7 @@ def update_customer(
         if values[name] != before[name]:
             setattr(customer, name, values[name])
     _derive(customer)
-    contacts.touch_customer(customer, actor)
+    access.touch(customer, actor)
     _flush_guarded(session)
     audit.record(
         session,
@@ -536,13 +436,17 @@ def delete_customer(
     session: Session, *, actor: Actor, customer_id: int, expected_version: int | None
 ) -> Customer:
     """Soft delete: the card leaves lists and look-ups; an administrator can restore it."""
-    actor.require(Permission.CUSTOMER_DELETE)
-    customer = _for_write(session, customer_id)
-    _check_version(customer, expected_version)
+    customer = access.writable(
+        session,
+        actor,
+        customer_id,
+        permission=Permission.CUSTOMER_DELETE,
+        expected_version=expected_version,
+    )
     now = utcnow()
     customer.deleted_at = now
     customer.deleted_by = actor.username
-    contacts.touch_customer(customer, actor)
+    access.touch(customer, actor)
     audit.record(
         session,
         actor=actor,
@@ -556,13 +460,12 @@ def delete_customer(
 
 
 def restore_customer(session: Session, *, actor: Actor, customer_id: int) -> Customer:
-    actor.require(Permission.CUSTOMER_RESTORE)
-    customer = _for_write(session, customer_id, deleted=True)
+    customer = access.deleted_for_restore(session, actor, customer_id)
     _check_identification_free(session, snapshot(customer), self_id=customer.id)
     before = customer.deleted_at
     customer.deleted_at = None
     customer.deleted_by = None
-    contacts.touch_customer(customer, actor)
+    access.touch(customer, actor)
     _flush_guarded(session)
     audit.record(
         session,
@@ -610,7 +513,7 @@ def _cursor_values(customer: Customer, sort: SortKey) -> list[Any]:
     return [customer.id]
 
 
-def _filtered(session: Session, filters: CustomerFilter, default_region: str) -> Select[Any]:
+def _filtered(session: Session, filters: CustomerFilter) -> Select[Any]:
     """The customers a list's filters select (before sorting and paging)."""
     query = select(Customer).where(
         Customer.deleted_at.is_not(None) if filters.deleted else Customer.deleted_at.is_(None)
@@ -626,7 +529,7 @@ def _filtered(session: Session, filters: CustomerFilter, default_region: str) ->
     if filters.tag:
         query = query.where(search.has_tag(session, filters.tag))
     if filters.q:
-        parsed = search.classify(filters.q, region=default_region)
+        parsed = search.classify(filters.q, region=settings_of(session).default_region)
         if parsed is not None:
             query = query.where(search.condition(session, parsed))
     return query
@@ -645,11 +548,10 @@ def list_customers(
     filters: CustomerFilter,
     cursor: str | None,
     limit: int,
-    default_region: str,
 ) -> tuple[list[Customer], str | None]:
     _check_list_access(actor, filters)
     limit = max(1, min(limit, MAX_LIMIT))
-    query = _filtered(session, filters, default_region)
+    query = _filtered(session, filters)
     columns, descending, kinds = _sort_columns(filters.sort)
     if cursor:
         values = decode_cursor(cursor, kinds=kinds)
@@ -673,12 +575,11 @@ def neighbours(
     actor: Actor,
     filters: CustomerFilter,
     customer_id: int,
-    default_region: str,
 ) -> tuple[int | None, int | None]:
     """P11: the ids before and after a customer in the list the agent came from (the same
     filters and sort); (None, None) when the customer is not in that list."""
     _check_list_access(actor, filters)
-    query = _filtered(session, filters, default_region)
+    query = _filtered(session, filters)
     if session.scalars(query.where(Customer.id == customer_id)).first() is None:
         return None, None
     customer = session.get(Customer, customer_id)
@@ -703,11 +604,10 @@ def lookup(
     phone: str | None,
     email: str | None,
     region: str | None,
-    default_region: str,
 ) -> list[CustomerRead]:
     """The screen pop: the cards that own a phone number or an e-mail, most recently active
     first. Hidden customers are found too; deleted ones are not."""
-    owners, key = _screen_pop(actor, phone, email, region, default_region)
+    owners, key = _screen_pop(actor, phone, email, region or settings_of(session).default_region)
     return cards.read(session, owners.one, {"normalized": key})
 
 
@@ -718,18 +618,18 @@ async def lookup_cards(
     phone: str | None,
     email: str | None,
     region: str | None,
-    default_region: str,
 ) -> list[dict[str, Any]]:
     """`lookup` for the screen-pop route: the same cards as plain dicts in the API shape,
     read outside any session (see `cards.read_owners`)."""
-    owners, key = _screen_pop(actor, phone, email, region, default_region)
+    owners, key = _screen_pop(actor, phone, email, region or db.settings.default_region)
     return await cards.read_owners(db, owners, key)
 
 
 def _screen_pop(
-    actor: Actor, phone: str | None, email: str | None, region: str | None, default_region: str
+    actor: Actor, phone: str | None, email: str | None, region: str
 ) -> tuple[cards.Owners, str]:
-    """What a screen pop reads, and its key: the normalized phone number or e-mail."""
+    """What a screen pop reads, and its key: the normalized phone number (read in `region`
+    when national) or e-mail."""
     actor.require(Permission.CUSTOMER_READ)
     if bool(phone) == bool(email):
         raise Invalid(
@@ -740,7 +640,7 @@ def _screen_pop(
             ],
         )
     if phone:
-        region = check_region(region or default_region)
+        region = check_region(region)
         line = phone_line(phone, region)  # cached: the same callers ring again
         normalized = line[0] if line else normalize_phone(phone, region=region, field="phone")
         return cards.PHONE_OWNERS, normalized
@@ -751,10 +651,8 @@ def read_card(session: Session, *, actor: Actor, customer_id: int) -> CustomerRe
     """The card as the API shows it (the GET of a card is the second-hottest call)."""
     actor.require(Permission.CUSTOMER_READ)
     found = cards.read(session, cards.BY_ID, {"customer_id": customer_id})
-    if not found or (
-        found[0].deleted_at is not None and not actor.can(Permission.CUSTOMER_READ_DELETED)
-    ):
-        raise NotFound(f"customer {customer_id} does not exist")
+    if not found or not access.may_read(actor, found[0]):
+        raise access.not_found(customer_id)
     return found[0]
 
 
@@ -762,8 +660,7 @@ def customer_history(
     session: Session, *, actor: Actor, customer_id: int, cursor: str | None, limit: int
 ) -> tuple[list[Any], str | None]:
     """The change history of a card the actor may see."""
-    if session.get(Customer, customer_id) is None:
-        raise NotFound(f"customer {customer_id} does not exist")
+    access.readable(session, actor, customer_id, permission=Permission.HISTORY_READ)
     return audit.customer_history(
         session, actor=actor, customer_id=customer_id, cursor=cursor, limit=limit
     )

@@ -32,7 +32,6 @@ def ingest_one(data: InteractionIn, response: Response, ctx: Ctx = Depends(conte
             session,
             actor=ctx.actor,
             items=[data.model_dump(by_alias=True, mode="json")],
-            default_region=ctx.settings.default_region,
         )
     if result.result == "duplicate":
         response.status_code = 200
@@ -43,9 +42,7 @@ def ingest_one(data: InteractionIn, response: Response, ctx: Ctx = Depends(conte
 def ingest_batch(data: BatchIn, ctx: Ctx = Depends(context)) -> BatchResult:
     """Up to 1,000 interactions; each item answers for itself, a bad one sinks no other."""
     with ctx.db.write() as session:
-        results = service.ingest(
-            session, actor=ctx.actor, items=data.items, default_region=ctx.settings.default_region
-        )
+        results = service.ingest(session, actor=ctx.actor, items=data.items)
     return BatchResult(items=results)
 
 

@@ -9,11 +9,11 @@ from collections import defaultdict
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from clientcard import access
 from clientcard.auth.actor import Actor, Permission
 from clientcard.campaigns.models import Campaign
 from clientcard.cases.models import Case
-from clientcard.customers.models import Customer
-from clientcard.errors import Invalid, NotFound
+from clientcard.errors import Invalid
 from clientcard.interactions.models import Interaction
 from clientcard.interactions.schemas import CampaignStats, ChannelStats, Dashboard
 
@@ -31,10 +31,7 @@ def customer_dashboard(
     since: dt.datetime | None,
     until: dt.datetime | None,
 ) -> Dashboard:
-    actor.require(Permission.DASHBOARD_READ)
-    customer = session.get(Customer, customer_id)
-    if customer is None or customer.deleted_at is not None:
-        raise NotFound(f"customer {customer_id} does not exist")
+    access.readable(session, actor, customer_id, permission=Permission.DASHBOARD_READ)
     if since and until and since >= until:
         raise Invalid.field("until", "must be after since")
 

@@ -1,12 +1,21 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal, get_args
 
-from sqlalchemy import Boolean, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import Boolean, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from clientcard.base import Base, BigId, JsonData, UTCDateTime, utcnow
+from clientcard.base import Base, BigId, JsonData, UTCDateTime, partial_index, utcnow
+
+# The values its columns may hold, defined once: the API's schemas, the pages and other
+# domains read them from here.
+Channel = Literal["voice", "email", "sms", "chat", "whatsapp", "social", "web"]
+Direction = Literal["inbound", "outbound"]
+Status = Literal["ringing", "answered", "missed", "sent", "delivered", "read", "failed"]
+CHANNELS: tuple[Channel, ...] = get_args(Channel)
+DIRECTIONS: tuple[Direction, ...] = get_args(Direction)
+STATUSES: tuple[Status, ...] = get_args(Status)
 
 
 class Interaction(Base):
@@ -17,12 +26,7 @@ class Interaction(Base):
         UniqueConstraint("source", "external_id"),
         Index("ix_interactions_customer_id_started_at_id", "customer_id", "started_at", "id"),
         Index("ix_interactions_case_id_started_at_id", "case_id", "started_at", "id"),
-        Index(
-            "ix_interactions_ambiguous_id",
-            "id",
-            sqlite_where=text("ambiguous"),
-            postgresql_where=text("ambiguous"),
-        ),
+        partial_index("ix_interactions_ambiguous_id", "id", where="ambiguous"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

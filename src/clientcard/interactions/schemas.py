@@ -6,11 +6,9 @@ from typing import Any, Literal
 from pydantic import Field, HttpUrl
 
 from clientcard.customers.schemas import LeadSource
+from clientcard.interactions.models import Channel, Direction, Status
 from clientcard.schemas import Id, ReadModel, Timestamp, WriteModel
 
-Channel = Literal["voice", "email", "sms", "chat", "whatsapp", "social", "web"]
-Direction = Literal["inbound", "outbound"]
-Status = Literal["ringing", "answered", "missed", "sent", "delivered", "read", "failed"]
 MAX_BATCH = 1000
 
 

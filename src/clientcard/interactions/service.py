@@ -11,23 +11,25 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import bindparam, or_, select, text, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
+from clientcard import access
+from clientcard.addresses import normalize_email, phone_line
 from clientcard.audit import service as audit
 from clientcard.auth.actor import Actor, Permission
 from clientcard.auth.models import User
 from clientcard.campaigns.models import Campaign
 from clientcard.cases.models import Case
 from clientcard.contacts import service as contacts
-from clientcard.contacts.models import ContactPoint
-from clientcard.contacts.normalize import PHONE_TYPES, normalize_email, phone_line
+from clientcard.contacts.models import PHONE_TYPES, ContactPoint
 from clientcard.contacts.schemas import ContactPointCreate
+from clientcard.context import settings_of
 from clientcard.customers import service as customers
 from clientcard.customers.models import Customer
 from clientcard.customers.schemas import CustomerCreate, LeadSource
-from clientcard.db import insert_many
-from clientcard.errors import FieldError, Invalid, NotFound
+from clientcard.db import insert_many, locks
+from clientcard.errors import Conflict, FieldError, Invalid, NotFound
 from clientcard.interactions.models import Interaction
 from clientcard.interactions.schemas import InteractionIn, ItemResult
 from clientcard.live import bus as live
@@ -40,7 +42,6 @@ _SPACES = re.compile(r"\s+")
 _E164 = re.compile(r"\+[1-9]\d{6,14}")
 _PLAIN_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 _NEVER = dt.datetime.min.replace(tzinfo=dt.UTC)
-_LEAD_LOCKS = 1_818_580_324  # the advisory-lock space of "a lead for this address"
 
 
 @dataclass
@@ -67,8 +68,9 @@ def customer_side(data: InteractionIn) -> tuple[str, str | None]:
     return ("from", data.from_) if data.direction == "inbound" else ("to", data.to)
 
 
-def contact_point_of(data: InteractionIn, *, default_region: str) -> tuple[str, str, str]:
-    """(type, value, normalized) of the customer-side address, read by channel."""
+def contact_point_of(data: InteractionIn, *, region: str) -> tuple[str, str, str]:
+    """(type, value, normalized) of the customer-side address, read by channel; a national
+    phone number is read in `region`."""
     name, value = customer_side(data)
     if not value or not value.strip():
         raise Invalid.field(name, "is required to find the customer (or send customer_id)")
@@ -77,9 +79,9 @@ def contact_point_of(data: InteractionIn, *, default_region: str) -> tuple[str, 
     if channel == "email" or (channel in ("chat", "web", "social") and "@" in value):
         return "email", value, normalize_email(value, field=name)
     if channel in ("voice", "sms", "whatsapp"):
-        line = phone_line(value, default_region)
+        line = phone_line(value, region)
         if line is None:
-            raise Invalid.field(name, f"is not a valid phone number (read in {default_region})")
+            raise Invalid.field(name, f"is not a valid phone number (read in {region})")
         e164, mobile = line
         if channel == "whatsapp":
             return "whatsapp", value, e164
@@ -93,7 +95,7 @@ def contact_point_of(data: InteractionIn, *, default_region: str) -> tuple[str, 
             value,
             f"{network.strip().lower()}:{handle.strip().removeprefix('@').lower()}",
         )
-    line = phone_line(value, default_region)
+    line = phone_line(value, region)
     if line is not None:
         return "mobile", value, line[0]
     return "web", value, value
@@ -121,9 +123,7 @@ def preview_of(data: InteractionIn) -> str | None:
     return text or None
 
 
-def ingest(
-    session: Session, *, actor: Actor, items: list[dict[str, Any]], default_region: str
-) -> list[ItemResult]:
+def ingest(session: Session, *, actor: Actor, items: list[dict[str, Any]]) -> list[ItemResult]:
     """Stores each valid item once; one bad item never sinks the others."""
     actor.require(Permission.INTERACTION_INGEST)
     results: dict[int, ItemResult] = {}
@@ -136,13 +136,14 @@ def ingest(
 
     pending = _drop_duplicates(session, pending, results)
     _check_references(session, pending)
-    _resolve(session, actor, [i for i in pending if not i.errors], default_region)
+    region = settings_of(session).default_region  # national numbers are read in it
+    _resolve(session, actor, [i for i in pending if not i.errors], region)
     for item in pending:
         if item.errors:
             results[item.index] = _error(item.index, item.errors)
     good = [i for i in pending if not i.errors]
     _lock_customers(session, good)
-    _capture_contact_points(session, actor, good, default_region)
+    _capture_contact_points(session, actor, good)
     _insert(session, actor, good, results)
     _queue_live_events(session, good, results)
     return [results[i] for i in range(len(items))]
@@ -292,7 +293,7 @@ def quick_point_of(data: InteractionIn) -> tuple[str, str, str] | None:
     return None
 
 
-def _resolve(session: Session, actor: Actor, pending: list[_Item], default_region: str) -> None:
+def _resolve(session: Session, actor: Actor, pending: list[_Item], region: str) -> None:
     """Finds each item's customer by its contact point; an unknown one becomes a new lead,
     several matches go to the most recently active one, flagged as ambiguous. Addresses
     already in normalized form are matched first without being parsed (`quick_point_of`);
@@ -304,14 +305,14 @@ def _resolve(session: Session, actor: Actor, pending: list[_Item], default_regio
         if quick is not None:
             item.point, item.quick = quick, True
             unresolved.append(item)
-        elif _read_point(item, default_region) and item.customer_id is None:
+        elif _read_point(item, region) and item.customer_id is None:
             unresolved.append(item)
     missed: list[_Item] = []
     read_again: list[_Item] = []
     for item in _match_owners(session, unresolved):
         if item.quick:  # matched nobody: read it fully, it may be invalid or another number
             quick_value = item.point[2] if item.point else None
-            if not _read_point(item, default_region):
+            if not _read_point(item, region):
                 continue
             if item.point and item.point[2] != quick_value:
                 read_again.append(item)
@@ -328,7 +329,6 @@ def _resolve(session: Session, actor: Actor, pending: list[_Item], default_regio
         session,
         actor=actor,
         items=[_lead_of(items[0]) for items in unknown.values()],
-        default_region=default_region,
         origin=ORIGIN,
     )
     for items, lead_id in zip(unknown.values(), leads, strict=True):
@@ -337,27 +337,16 @@ def _resolve(session: Session, actor: Actor, pending: list[_Item], default_regio
 
 
 def _claim_unknown(session: Session, missed: list[_Item]) -> list[_Item]:
-    """The items of unknown addresses this batch may create leads for, under locks
-    (PostgreSQL).
+    """The items of unknown addresses this batch may create leads for, under locks.
 
     Two platforms reporting the same unknown number at the same moment would otherwise each
     create a lead for it: neither transaction sees the other's uncommitted one. So the batch
-    takes a transaction-level advisory lock per unknown address, in the order of the lock
-    keys (two batches never wait on each other in a circle; PostgreSQL evaluates a volatile
-    function of the select list after the ORDER BY), and matches the addresses again: a
-    lead a batch committed while this one waited is found and used. SQLite needs none of
-    this: a write holds the database lock from its start (BEGIN IMMEDIATE)."""
-    if session.get_bind().dialect.name == "sqlite":
+    locks each unknown address (`db.locks.lock_keys`, taken in one order by every batch)
+    and, when it had to wait for the locks, matches the addresses again: a lead a batch
+    committed while this one waited is found and used."""
+    addresses = [i.point[2] for i in missed if i.point]
+    if not locks.lock_keys(session, locks.LockSpace.LEAD_FOR_ADDRESS, addresses):
         return missed
-    session.execute(
-        text(
-            "SELECT pg_advisory_xact_lock(:space, key) FROM"
-            " (SELECT DISTINCT hashtext(address) AS key"
-            "  FROM unnest(CAST(:addresses AS text[])) AS address) AS wanted"
-            " ORDER BY key"
-        ),
-        {"space": _LEAD_LOCKS, "addresses": sorted({i.point[2] for i in missed if i.point})},
-    ).all()
     return _match_owners(session, missed)
 
 
@@ -370,11 +359,11 @@ def _by_address(items: list[_Item]) -> dict[tuple[str, str], list[_Item]]:
     return grouped
 
 
-def _read_point(item: _Item, default_region: str) -> bool:
+def _read_point(item: _Item, region: str) -> bool:
     """Reads the item's address fully; an invalid one is the item's error unless the item
     names its customer (then the address only goes unrecorded)."""
     try:
-        item.point = contact_point_of(item.data, default_region=default_region)
+        item.point = contact_point_of(item.data, region=region)
     except Invalid as exc:
         item.point = None
         if item.customer_id is None:
@@ -438,24 +427,15 @@ def _lead_of(item: _Item) -> CustomerCreate:
 
 
 def _lock_customers(session: Session, items: list[_Item]) -> None:
-    """Locks the batch's customers in id order before anything is written (PostgreSQL;
-    SQLite serializes writers anyway), so two platforms sending overlapping batches queue
-    on their first shared customer instead of deadlocking on each other's rows."""
-    if session.get_bind().dialect.name == "sqlite":
-        return  # the write transaction holds the database lock already
-    ids = sorted({i.customer_id for i in items if i.customer_id is not None})
-    for start in range(0, len(ids), 500):
-        session.execute(
-            select(Customer.id)
-            .where(Customer.id.in_(ids[start : start + 500]))
-            .order_by(Customer.id)
-            .with_for_update()
-        ).all()
+    """Locks the batch's customers in id order before anything is written, so two
+    platforms sending overlapping batches queue on their first shared customer instead of
+    deadlocking on each other's rows."""
+    locks.lock_rows(
+        session, Customer.id, {i.customer_id for i in items if i.customer_id is not None}
+    )
 
 
-def _capture_contact_points(
-    session: Session, actor: Actor, items: list[_Item], default_region: str
-) -> None:
+def _capture_contact_points(session: Session, actor: Actor, items: list[_Item]) -> None:
     """C6: an inbound address new to a customer named by id is added to their card."""
     wanted: dict[int, dict[tuple[str, str], str]] = defaultdict(dict)
     for item in items:
@@ -486,7 +466,6 @@ def _capture_contact_points(
                 actor=actor,
                 customer=customer,
                 items=new,
-                default_region=default_region,
                 origin=ORIGIN,
             )
 
@@ -602,7 +581,9 @@ def _move_last_interaction(session: Session, latest: dict[int, dt.datetime]) -> 
 def get_interaction(session: Session, *, actor: Actor, interaction_id: int) -> Interaction:
     actor.require(Permission.INTERACTION_READ)
     interaction = session.get(Interaction, interaction_id)
-    if interaction is None:
+    if interaction is None or not access.may_read(
+        actor, session.get(Customer, interaction.customer_id)
+    ):
         raise NotFound(f"interaction {interaction_id} does not exist")
     return interaction
 
@@ -613,7 +594,9 @@ def list_ambiguous(
     """Interactions whose contact point matched several customers, newest first."""
     actor.require(Permission.INTERACTION_READ)
     limit = max(1, min(limit, MAX_LIMIT))
-    query = select(Interaction).where(Interaction.ambiguous.is_(True))
+    query = access.join_visible(
+        select(Interaction).where(Interaction.ambiguous.is_(True)), actor, Interaction.customer_id
+    )
     if cursor:
         (last_id,) = decode_cursor(cursor, kinds=(int,))
         query = query.where(Interaction.id < last_id)
@@ -627,14 +610,27 @@ def resolve_ambiguous(
 ) -> Interaction:
     """An agent names the right customer of an ambiguous interaction."""
     actor.require(Permission.CUSTOMER_WRITE)
-    interaction = session.scalars(
-        select(Interaction).where(Interaction.id == interaction_id).with_for_update()
-    ).one_or_none()
-    if interaction is None:
+    owner_id = session.scalar(
+        select(Interaction.customer_id).where(Interaction.id == interaction_id)
+    )
+    if owner_id is None:
         raise NotFound(f"interaction {interaction_id} does not exist")
-    target = session.get(Customer, customer_id)
-    if target is None or target.deleted_at is not None:
+    # Both cards change (the interaction leaves one timeline for the other): both locked,
+    # customers first as everywhere, and nothing moves off or onto a deleted card.
+    try:
+        _, target = access.writable_with_other(session, actor, owner_id, customer_id)
+    except NotFound:
+        raise NotFound(f"interaction {interaction_id} does not exist") from None
+    if target is None:
         raise Invalid.field("customer_id", f"customer {customer_id} does not exist")
+    interaction = session.scalars(
+        select(Interaction)
+        .where(Interaction.id == interaction_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+    if interaction.customer_id != owner_id:
+        raise Conflict(f"interaction {interaction_id} was resolved at the same time; reload it")
     before = {"customer_id": interaction.customer_id, "ambiguous": interaction.ambiguous}
     interaction.customer_id = customer_id
     interaction.ambiguous = False

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
+from clientcard import access
 from clientcard.audit import service as audit
 from clientcard.auth.actor import Actor, Permission
 from clientcard.cases.models import Case
@@ -71,10 +72,7 @@ def customer_timeline(
     cursor: str | None,
     limit: int,
 ) -> tuple[list[TimelineItem], str | None]:
-    actor.require(Permission.INTERACTION_READ)
-    customer = session.get(Customer, customer_id)
-    if customer is None or customer.deleted_at is not None:
-        raise NotFound(f"customer {customer_id} does not exist")
+    access.readable(session, actor, customer_id, permission=Permission.INTERACTION_READ)
     limit = max(1, min(limit, MAX_LIMIT))
     after = _decode(cursor)
     only_interactions = filters.channel is not None or filters.direction is not None
@@ -102,7 +100,7 @@ def case_timeline(
     each marked with its case."""
     actor.require(Permission.INTERACTION_READ)
     case = session.get(Case, case_id)
-    if case is None:
+    if case is None or not access.may_read(actor, session.get(Customer, case.customer_id)):
         raise NotFound(f"case {case_id} does not exist")
     limit = max(1, min(limit, MAX_LIMIT))
     after = _decode(cursor)
@@ -219,10 +217,7 @@ def _case_events(session, customer_id, filters, after, limit) -> list[TimelineIt
 
 def add_note(session: Session, *, actor: Actor, customer_id: int, text: str) -> CustomerNote:
     """A note in the customer's activity feed (I5)."""
-    actor.require(Permission.CUSTOMER_WRITE)
-    customer = session.get(Customer, customer_id)
-    if customer is None or customer.deleted_at is not None:
-        raise NotFound(f"customer {customer_id} does not exist")
+    access.writable(session, actor, customer_id)
     note = CustomerNote(customer_id=customer_id, text=text, created_by=actor.username)
     session.add(note)
     session.flush()

@@ -14,6 +14,4 @@ def create_screen_pop(data: ScreenPopIn, ctx: Ctx = Depends(context)) -> ScreenP
     """A contact rings for an agent: their open pages go to the customer's card. Stores
     nothing (ingest the interaction as usual)."""
     with ctx.db.read() as session:
-        return service.screen_pop(
-            session, actor=ctx.actor, data=data, default_region=ctx.settings.default_region
-        )
+        return service.screen_pop(session, actor=ctx.actor, data=data)

@@ -4,13 +4,13 @@ A service queues events with `publish(session, events)`; they leave once the uni
 has committed (`db.after_commit`), in one publish per unit of work, and never after a
 rollback. Each `Database` has one bus (`bus_for`):
 
-- SQLite (one process): `MemoryBus`, fan-out to the subscribers of this process.
-- PostgreSQL (any number of processes): `PostgresBus` sends the events with `pg_notify` on
-  the channel `clientcard_live` (one statement for the whole unit of work), and one LISTEN
-  connection per process (psycopg 3, in a daemon thread, opened with the first subscriber)
-  fans out to the local subscribers, the publishing process's own included. A lost LISTEN
-  connection is reopened; its subscribers then get a `resync` event, since events may have
-  been missed meanwhile.
+- A database one process serves: `MemoryBus`, fan-out to the subscribers of this process.
+- A database any number of processes serve: `ChannelBus` sends the events on the
+  database's channel `clientcard_live` between processes (`db.notify`, one statement for
+  the whole unit of work), and one listening connection per process (in a daemon thread,
+  opened with the first subscriber) fans out to the local subscribers, the publishing
+  process's own included. A lost listening connection is reopened; its subscribers then get
+  a `resync` event, since events may have been missed meanwhile.
 
 Subscribers live on an asyncio loop (an SSE stream); publishing is thread-safe and never
 blocks on a slow subscriber: a full queue drops events and the subscriber gets `resync`.
@@ -28,14 +28,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from clientcard.db import Database, after_commit, database_of
+from clientcard.db import notify as channels
 
 log = logging.getLogger("clientcard.live")
-PG_CHANNEL = "clientcard_live"
-MAX_PAYLOAD = 7_900  # PostgreSQL refuses a NOTIFY payload of 8,000 bytes or more
+CHANNEL = "clientcard_live"
+MAX_PAYLOAD = channels.MAX_PAYLOAD
 QUEUE_SIZE = 256
 READY_TIMEOUT = 10.0
 _PENDING = "clientcard_live_pending"
@@ -175,15 +175,13 @@ class MemoryBus:
         """Stops the bus's own machinery (none here)."""
 
 
-class PostgresBus(MemoryBus):
-    """Events through PostgreSQL NOTIFY, so that every process hears every event."""
+class ChannelBus(MemoryBus):
+    """Events through the database's channel between processes (`db.notify`), so that
+    every process hears every event."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, channel: channels.Channel) -> None:
         super().__init__()
-        self._engine = engine
-        args, params = engine.dialect.create_connect_args(engine.url)
-        params.pop("context", None)  # SQLAlchemy's adapters, not needed to LISTEN
-        self._connect_args = (list(args), params)
+        self._channel = channel
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self._stop = threading.Event()
@@ -194,17 +192,10 @@ class PostgresBus(MemoryBus):
         for event in events:
             payload = event.encode()
             if len(payload.encode()) > MAX_PAYLOAD:
-                log.warning("live event too large for NOTIFY, sent as resync: %s", event.topic)
+                log.warning("live event too large for the channel, sent as resync: %s", event.topic)
                 payload = Event(event.topic, RESYNC).encode()
             payloads.append(payload)
-        if not payloads:
-            return
-        with self._engine.connect() as connection:
-            connection.execute(
-                text("SELECT pg_notify(:channel, p) FROM unnest(CAST(:payloads AS text[])) AS p"),
-                {"channel": PG_CHANNEL, "payloads": payloads},
-            )
-            connection.commit()
+        self._channel.send(payloads)
 
     async def subscribe(self, topics: Sequence[str]) -> Subscription:
         self.start()
@@ -214,7 +205,7 @@ class PostgresBus(MemoryBus):
         return await super().subscribe(topics)
 
     def start(self) -> None:
-        """Opens the process's LISTEN connection (once)."""
+        """Opens the process's listening connection (once)."""
         with self._start_lock:
             if self._thread is None or not self._thread.is_alive():
                 self._stop.clear()
@@ -227,26 +218,22 @@ class PostgresBus(MemoryBus):
         return self._ready.wait(timeout)
 
     def _listen(self) -> None:
-        import psycopg
-
-        args, params = self._connect_args
         backoff, connected_before = 0.2, False
         while not self._stop.is_set():
             try:
-                with psycopg.connect(*args, **params, autocommit=True) as connection:
-                    connection.execute(f"LISTEN {PG_CHANNEL}")
+                with self._channel.listening() as listener:
                     self._ready.set()
                     if connected_before:
-                        log.info("live: LISTEN connection reopened")
+                        log.info("live: listening connection reopened")
                         self._resync_all()
                     connected_before, backoff = True, 0.2
                     while not self._stop.is_set():
-                        for notify in connection.notifies(timeout=0.5):
-                            self._received(notify.payload)
+                        for payload in listener.payloads(timeout=0.5):
+                            self._received(payload)
             except Exception as exc:
                 if self._stop.is_set():
                     break
-                log.warning("live: LISTEN connection lost (%s); retrying in %.1fs", exc, backoff)
+                log.warning("live: listening connection lost (%s); retrying in %.1fs", exc, backoff)
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, 10.0)
         self._ready.clear()
@@ -255,7 +242,7 @@ class PostgresBus(MemoryBus):
         try:
             event = Event.decode(payload)
         except (ValueError, KeyError, TypeError):
-            log.warning("live: a NOTIFY payload that is not an event: %.100s", payload)
+            log.warning("live: a channel payload that is not an event: %.100s", payload)
             return
         self._fan_out([event])
 
@@ -272,11 +259,13 @@ _buses_lock = threading.Lock()
 
 
 def bus_for(database: Database) -> MemoryBus:
-    """The bus of a database: in memory on SQLite, LISTEN/NOTIFY on PostgreSQL."""
+    """The bus of a database: in memory when one process serves it, else through its
+    channel between processes."""
     with _buses_lock:
         bus = _buses.get(database)
         if bus is None:
-            bus = MemoryBus() if database.is_sqlite else PostgresBus(database.engine)
+            channel = channels.channel(database, CHANNEL)
+            bus = MemoryBus() if channel is None else ChannelBus(channel)
             _buses[database] = bus
         return bus
 

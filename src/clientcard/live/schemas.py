@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from clientcard.interactions.schemas import Channel
+from clientcard.interactions.models import Channel
 from clientcard.schemas import Id, ReadModel, WriteModel
 
 

@@ -13,9 +13,7 @@ from clientcard.live import bus, events
 from clientcard.live.schemas import ScreenPopIn, ScreenPopRead
 
 
-def screen_pop(
-    session: Session, *, actor: Actor, data: ScreenPopIn, default_region: str
-) -> ScreenPopRead:
+def screen_pop(session: Session, *, actor: Actor, data: ScreenPopIn) -> ScreenPopRead:
     """Finds the card (by id, or by the caller's address) and pops it on the agent's pages
     once the unit of work ends. Nothing is stored."""
     actor.require(Permission.INTERACTION_INGEST)
@@ -47,7 +45,6 @@ def screen_pop(
                 phone=None if by_email else address,
                 email=address if by_email else None,
                 region=None,
-                default_region=default_region,
             )
         except Invalid as exc:
             raise Invalid.field("from", "; ".join(e.message for e in exc.errors)) from exc

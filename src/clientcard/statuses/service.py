@@ -1,28 +1,23 @@
-"""Lead statuses (P5) and changes scheduled for a time, applied by `clientcard worker`."""
+"""Lead statuses (P5) and changes scheduled for a time (applied by `clientcard.scheduler`)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import logging
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from clientcard import access
 from clientcard.audit import service as audit
-from clientcard.auth.actor import Actor, Permission, system_actor
+from clientcard.auth.actor import Actor, Permission
 from clientcard.base import utcnow
-from clientcard.customers.models import Customer
-from clientcard.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+from clientcard.errors import Conflict, Invalid, NotFound
 from clientcard.statuses.models import LeadStatus, ScheduledChange
 from clientcard.statuses.schemas import LeadStatusCreate, LeadStatusUpdate, ScheduledChangeCreate
 
-log = logging.getLogger("clientcard.worker")
-SCHEDULER = system_actor("scheduler")
-
 
 def _require_admin(actor: Actor) -> None:
-    if not actor.is_admin:
-        raise Forbidden("only administrators configure lead statuses")
+    actor.require(Permission.LEAD_STATUS_MANAGE, "only administrators configure lead statuses")
 
 
 def list_statuses(session: Session, *, actor: Actor) -> list[LeadStatus]:
@@ -87,18 +82,10 @@ def check_status(session: Session, key: str, *, field: str = "lead_status") -> N
 # ---- scheduled changes ---------------------------------------------------------------------
 
 
-def _customer(session: Session, customer_id: int) -> Customer:
-    customer = session.get(Customer, customer_id)
-    if customer is None or customer.deleted_at is not None:
-        raise NotFound(f"customer {customer_id} does not exist")
-    return customer
-
-
 def schedule(
     session: Session, *, actor: Actor, customer_id: int, data: ScheduledChangeCreate
 ) -> ScheduledChange:
-    actor.require(Permission.CUSTOMER_WRITE)
-    _customer(session, customer_id)
+    access.writable(session, actor, customer_id)
     check_status(session, data.value, field="value")
     if data.due_at <= utcnow():
         raise Invalid.field("due_at", "must be in the future")
@@ -124,8 +111,7 @@ def schedule(
 
 
 def list_scheduled(session: Session, *, actor: Actor, customer_id: int) -> list[ScheduledChange]:
-    actor.require(Permission.CUSTOMER_READ)
-    _customer(session, customer_id)
+    access.readable(session, actor, customer_id)
     return list(
         session.scalars(
             select(ScheduledChange)
@@ -137,7 +123,7 @@ def list_scheduled(session: Session, *, actor: Actor, customer_id: int) -> list[
 
 def cancel(session: Session, *, actor: Actor, customer_id: int, change_id: int) -> ScheduledChange:
     """Cancels a change that has not been applied yet."""
-    actor.require(Permission.CUSTOMER_WRITE)
+    access.writable(session, actor, customer_id)
     change = session.scalars(
         select(ScheduledChange)
         .where(ScheduledChange.id == change_id, ScheduledChange.customer_id == customer_id)
@@ -160,44 +146,3 @@ def cancel(session: Session, *, actor: Actor, customer_id: int, change_id: int) 
         changes={"state": {"before": "pending", "after": "cancelled"}},
     )
     return change
-
-
-def apply_due(session: Session, *, now: dt.datetime, limit: int, default_region: str) -> int:
-    """Applies up to `limit` due changes in this transaction; returns how many were handled.
-
-    The rows are claimed with FOR UPDATE SKIP LOCKED (PostgreSQL), so any number of workers
-    can run and each change is applied exactly once; on SQLite the write transaction holds
-    the database lock. A change that can no longer be applied (customer deleted, status
-    retired) is marked failed with the reason; the others go on.
-    """
-    from clientcard.customers import service as customers
-    from clientcard.customers.schemas import CustomerUpdate
-
-    due = list(
-        session.scalars(
-            select(ScheduledChange)
-            .where(ScheduledChange.state == "pending", ScheduledChange.due_at <= now)
-            .order_by(ScheduledChange.due_at, ScheduledChange.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-    )
-    for change in due:
-        try:
-            with session.begin_nested():
-                customers.update_customer(
-                    session,
-                    actor=SCHEDULER,
-                    customer_id=change.customer_id,
-                    data=CustomerUpdate(lead_status=change.value),
-                    expected_version=None,
-                    default_region=default_region,
-                    origin="scheduler",
-                )
-        except DomainError as exc:
-            change.state, change.error = "failed", exc.detail
-            log.warning("scheduled change %s failed: %s", change.id, exc.detail)
-        else:
-            change.state = "applied"
-        change.applied_at = utcnow()
-    return len(due)

@@ -11,6 +11,7 @@ from fastapi.responses import Response
 
 from clientcard.auth import service as auth
 from clientcard.campaigns import service as campaigns
+from clientcard.campaigns.models import DIRECTIONS
 from clientcard.campaigns.schemas import (
     CampaignAgentsSet,
     CampaignCreate,
@@ -25,7 +26,6 @@ from clientcard.web.forms import Form, form_data
 from clientcard.web.i18n import N_
 
 router = web_router()
-DIRECTIONS = ("inbound", "outbound")
 MEMBER_PREFIX = "agent-"
 
 

@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 from fastapi.responses import Response
 
 from clientcard.custom_fields import service as custom_fields
+from clientcard.custom_fields.models import CHOICE_TYPES, FIELD_TYPES
 from clientcard.custom_fields.schemas import (
     CustomFieldCreate,
     CustomFieldRead,
@@ -27,18 +28,6 @@ from clientcard.web.i18n import N_, tr
 router = web_router()
 FIELDS_URL = "/admin/custom-fields"
 GROUPS_URL = "/admin/custom-field-groups"
-FIELD_TYPES = (
-    "text",
-    "number",
-    "date",
-    "boolean",
-    "choice",
-    "multi_choice",
-    "email",
-    "phone",
-    "url",
-)
-CHOICE_TYPES = ("choice", "multi_choice")
 
 
 def _options(form: Form) -> list[str] | None:

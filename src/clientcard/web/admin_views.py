@@ -15,7 +15,8 @@ from typing import Any
 from fastapi import Depends, Request
 from fastapi.responses import Response
 
-from clientcard.errors import DomainError, FieldError, Forbidden
+from clientcard.auth.actor import Permission
+from clientcard.errors import DomainError, FieldError
 from clientcard.web.context import Page, page, web_router
 from clientcard.web.i18n import tr
 from clientcard.web.render import field_errors, redirect, render
@@ -34,8 +35,9 @@ SECTIONS = (
 
 async def admin_page(ctx: Page = Depends(page)) -> Page:
     """The page context, for administrators only."""
-    if not ctx.actor.is_admin:
-        raise Forbidden("only administrators use the administration screens")
+    ctx.actor.require(
+        Permission.ADMINISTRATION, "only administrators use the administration screens"
+    )
     return ctx
 
 

@@ -18,7 +18,7 @@ from clientcard.web.render import render
 router = web_router()
 
 
-def _safe_next(value: str | None) -> str:
+def safe_next(value: str | None) -> str:
     """Only a path on this site: never another host (`//host`, `/\\host`)."""
     if not value or not value.startswith("/") or value.startswith(("//", "/\\")):
         return "/customers"
@@ -27,7 +27,7 @@ def _safe_next(value: str | None) -> str:
 
 @router.get("/login")
 def login_page(request: Request, next: str | None = None) -> Response:
-    return render(request, "login.html", {"next": _safe_next(next), "username": ""})
+    return render(request, "login.html", {"next": safe_next(next), "username": ""})
 
 
 @router.post("/login", dependencies=CSRF)
@@ -35,7 +35,7 @@ def login(
     request: Request, form: Form = Depends(form_data), svc: Services = Depends(services)
 ) -> Response:
     username = form.get("username", "").strip()
-    target = _safe_next(form.get("next"))
+    target = safe_next(form.get("next"))
     try:
         with svc.db.write() as session:
             token, row = auth.login(

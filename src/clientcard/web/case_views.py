@@ -9,6 +9,7 @@ from fastapi import Depends, Query, Request
 from fastapi.responses import Response
 
 from clientcard.cases import service as cases
+from clientcard.cases.models import NOTE_COLORS, PRIORITIES, STATUSES
 from clientcard.cases.schemas import CaseCommentCreate, CaseNoteCreate, CaseUpdate
 from clientcard.customers import service as customers
 from clientcard.errors import Conflict, Invalid, PreconditionFailed
@@ -21,8 +22,6 @@ from clientcard.web.render import field_errors, is_htmx, redirect, render
 
 router = web_router()
 TIMELINE_PAGE = 20
-NOTE_COLORS = ("yellow", "green", "blue", "red", "purple", "gray")
-PRIORITIES = ("critical", "high", "medium", "low")
 
 
 @router.get("/cases/{case_id}")
@@ -70,7 +69,7 @@ def show_case(
         "more_url": f"/cases/{case_id}?{urlencode({k: v for k, v in more.items() if v})}"
         if next_cursor
         else None,
-        "statuses": cases.STATUSES,
+        "statuses": STATUSES,
         "priorities": PRIORITIES,
         "colors": NOTE_COLORS,
         "flash": request.session.pop("flash", None),

@@ -14,14 +14,19 @@ from sqlalchemy.orm import Session
 from clientcard.auth import service as auth
 from clientcard.campaigns import service as campaigns
 from clientcard.cases import service as cases
+from clientcard.cases.models import PRIORITIES
+from clientcard.cases.models import STATUSES as CASE_STATUSES
 from clientcard.cases.schemas import CaseCreate
 from clientcard.contacts import service as contacts
+from clientcard.contacts.models import CONTACT_TYPES, LABELS, PHONE_TYPES
 from clientcard.contacts.schemas import ContactPointCreate, ContactPointRead
 from clientcard.custom_fields import service as custom_fields
 from clientcard.customers import service as customers
+from clientcard.customers.models import GENDERS, KINDS, CustomerKind
 from clientcard.customers.schemas import CustomerRead, CustomerUpdate
 from clientcard.errors import Conflict, DomainError, Forbidden, Invalid, PreconditionFailed
 from clientcard.interactions import dashboard, timeline
+from clientcard.interactions.models import CHANNELS, Direction
 from clientcard.interactions.schemas import CustomerNoteIn
 from clientcard.statuses import service as lead_statuses
 from clientcard.web import forms
@@ -58,10 +63,6 @@ TABS = {
 }
 # A tab per active custom field group follows the fixed tabs: `group-<key>`.
 GROUP_TAB = "group-"
-CHANNELS = ("voice", "email", "sms", "chat", "whatsapp", "social", "web")
-CONTACT_TYPES = ("phone", "mobile", "email", "whatsapp", "address", "social", "web")
-LABELS = ("other", "private", "work", "home")
-PRIORITIES = ("medium", "low", "high", "critical")
 
 
 @router.get("/")
@@ -77,7 +78,7 @@ def customer_list(
     request: Request,
     ctx: Page = Depends(page),
     q: str = Query("", max_length=200),
-    kind: Literal["", "person", "company"] = "",
+    kind: CustomerKind | Literal[""] = "",
     vip: Literal["", "yes", "no"] = "",
     sort: customers.SortKey = "-created_at",
     cursor: str | None = Query(None, max_length=1000),
@@ -95,7 +96,6 @@ def customer_list(
             filters=filters,
             cursor=cursor,
             limit=PAGE_SIZE,
-            default_region=ctx.settings.default_region,
         )
         items = [CustomerRead.of(c) for c in rows]
     query = {"q": q, "kind": kind, "vip": vip, "sort": sort}
@@ -113,6 +113,7 @@ def customer_list(
         {
             "items": items,
             "query": query,
+            "phone_types": PHONE_TYPES,
             "first_url": "/customers?" + urlencode(kept) if cursor else None,
             "next_url": "/customers?" + urlencode({**kept, "cursor": next_cursor})
             if next_cursor
@@ -124,7 +125,7 @@ def customer_list(
 # ---- the card --------------------------------------------------------------------------
 
 
-def _card(
+def card_page(
     request: Request,
     ctx: Page,
     customer_id: int,
@@ -184,7 +185,6 @@ def _header(request: Request, ctx: Page, session: Session, customer: Any) -> dic
                 actor=ctx.actor,
                 filters=filters,
                 customer_id=customer.id,
-                default_region=ctx.settings.default_region,
             )
         except (TypeError, DomainError):
             request.session.pop(LIST_KEY, None)  # a list this user may no longer see
@@ -199,12 +199,19 @@ def _header(request: Request, ctx: Page, session: Session, customer: Any) -> dic
     }
 
 
-def _done(request: Request, ctx: Page, customer_id: int, tab: str, message: str) -> Response:
-    """After a write: htmx gets the refreshed card, a plain form a redirect to it. The
-    message is an English text of the catalogue (marked N_), shown in the user's language."""
+# A tab's view: (request, ctx, customer_id, *, status=..., notice=..., ...) -> the card on it.
+TabView = Callable[..., Response]
+
+
+def after_write(
+    request: Request, ctx: Page, customer_id: int, tab: str, message: str, show: TabView
+) -> Response:
+    """After a write on the tab `tab` (shown by `show`): htmx gets the refreshed card, a plain
+    form a redirect to it. The message is an English text of the catalogue (marked N_), shown
+    in the user's language."""
     request.session["flash"] = tr(request, message)
-    if is_htmx(request) and tab in TAB_VIEWS:
-        return TAB_VIEWS[tab](request, ctx, customer_id)
+    if is_htmx(request):
+        return show(request, ctx, customer_id)
     suffix = "" if tab == "info" else f"/{tab}"
     return redirect(request, f"/customers/{customer_id}{suffix}")
 
@@ -221,6 +228,8 @@ def show_info(
         fields = custom_fields.list_fields(session, actor=ctx.actor, active=True)
         return {
             "custom_fields": [f for f in fields if f.group_key is None],
+            "kinds": KINDS,
+            "genders": GENDERS,
             "lead_status_options": [
                 (s.key, s.label)
                 for s in lead_statuses.list_statuses(session, actor=ctx.actor)
@@ -228,7 +237,7 @@ def show_info(
             ],
         }
 
-    return _card(request, ctx, customer_id, "info", load, status=status, **extra)
+    return card_page(request, ctx, customer_id, "info", load, status=status, **extra)
 
 
 def _info_form(form: Form) -> dict[str, Any]:
@@ -286,7 +295,7 @@ def card_update(
         return show_info(
             request, ctx, customer_id, status=exc.status, form=submitted, errors=errors
         )
-    return _done(request, ctx, customer_id, "info", N_("Saved."))
+    return after_write(request, ctx, customer_id, "info", N_("Saved."), show_info)
 
 
 CONTACT_POINT_STALE = N_(
@@ -303,14 +312,14 @@ def remove_from_tab(
     ctx: Page,
     customer_id: int,
     tab: str,
+    show: TabView,
     remove: Callable[[Session], None],
     message: str,
     *,
     stale_notice: str = STALE_NOTICE,
 ) -> Response:
-    """A delete from a tab, guarded by the row's version: a stale form (412) or a refusal
-    (409) shows the tab again, saying why; nothing is removed then."""
-    show = TAB_VIEWS[tab]
+    """A delete from a tab (shown by `show`), guarded by the row's version: a stale form (412)
+    or a refusal (409) shows the tab again, saying why; nothing is removed then."""
     try:
         with ctx.db.write() as session:
             remove(session)
@@ -318,7 +327,7 @@ def remove_from_tab(
         return show(request, ctx, customer_id, status=412, notice=tr(request, stale_notice))
     except Conflict as exc:
         return show(request, ctx, customer_id, status=409, notice=exc.detail)
-    return _done(request, ctx, customer_id, tab, message)
+    return after_write(request, ctx, customer_id, tab, message, show)
 
 
 # ---- contact points --------------------------------------------------------------------
@@ -336,7 +345,7 @@ def show_contact_points(
         points = contacts.list_contact_points(session, actor=ctx.actor, customer_id=customer_id)
         return {"points": [ContactPointRead.model_validate(p) for p in points]}
 
-    return _card(
+    return card_page(
         request,
         ctx,
         customer_id,
@@ -369,7 +378,6 @@ def contact_point_add(
                 actor=ctx.actor,
                 customer_id=customer_id,
                 data=data,
-                default_region=ctx.settings.default_region,
             )
     except (Invalid, Conflict) as exc:
         return show_contact_points(
@@ -380,7 +388,9 @@ def contact_point_add(
             form=values,
             errors=field_errors(exc.errors) or {"value": exc.detail},
         )
-    return _done(request, ctx, customer_id, "contact-points", N_("Contact point added."))
+    return after_write(
+        request, ctx, customer_id, "contact-points", N_("Contact point added."), show_contact_points
+    )
 
 
 @router.post("/customers/{customer_id}/contact-points/{point_id}/delete", dependencies=CSRF)
@@ -397,6 +407,7 @@ def contact_point_delete(
         ctx,
         customer_id,
         "contact-points",
+        show_contact_points,
         lambda session: contacts.delete_contact_point(
             session,
             actor=ctx.actor,
@@ -418,7 +429,7 @@ def card_timeline(
     customer_id: int,
     ctx: Page = Depends(page),
     channel: str = Query("", max_length=20),
-    direction: Literal["", "inbound", "outbound"] = "",
+    direction: Direction | Literal[""] = "",
     cursor: str | None = Query(None, max_length=1000),
 ) -> Response:
     return show_timeline(
@@ -457,7 +468,7 @@ def show_timeline(
             else None,
         }
 
-    return _card(
+    return card_page(
         request,
         ctx,
         customer_id,
@@ -487,7 +498,7 @@ def note_add(
             note=form.get("text", ""),
             errors=field_errors(exc.errors),
         )
-    return _done(request, ctx, customer_id, "timeline", N_("Note added."))
+    return after_write(request, ctx, customer_id, "timeline", N_("Note added."), show_timeline)
 
 
 # ---- cases -----------------------------------------------------------------------------
@@ -501,7 +512,7 @@ def card_cases(
     status: list[str] = Query([]),
     cursor: str | None = Query(None, max_length=1000),
 ) -> Response:
-    chosen = tuple(s for s in status if s in cases.STATUSES)
+    chosen = tuple(s for s in status if s in CASE_STATUSES)
     return show_cases(request, ctx, customer_id, chosen=chosen, cursor=cursor)
 
 
@@ -535,14 +546,14 @@ def show_cases(
             "campaigns": campaigns.list_campaigns(session, actor=ctx.actor, active=True),
         }
 
-    return _card(
+    return card_page(
         request,
         ctx,
         customer_id,
         "cases",
         load,
         status=status,
-        statuses=cases.STATUSES,
+        statuses=CASE_STATUSES,
         chosen=chosen,
         priorities=PRIORITIES,
         **extra,
@@ -606,7 +617,7 @@ def show_history(
             else None,
         }
 
-    return _card(request, ctx, customer_id, "history", load)
+    return card_page(request, ctx, customer_id, "history", load)
 
 
 def _day_start(value: dt.date | None, *, days: int = 0) -> dt.datetime | None:
@@ -642,7 +653,7 @@ def show_dashboard(
         )
         return {"board": board, "charts": _charts(request, board)}
 
-    return _card(request, ctx, customer_id, "dashboard", load, window=window)
+    return card_page(request, ctx, customer_id, "dashboard", load, window=window)
 
 
 def _charts(request: Request, board: Any) -> dict[str, Any]:
@@ -663,13 +674,3 @@ def _charts(request: Request, board: Any) -> dict[str, Any]:
             ],
         },
     }
-
-
-TAB_VIEWS: dict[str, Callable[..., Response]] = {
-    "info": show_info,
-    "contact-points": show_contact_points,
-    "timeline": show_timeline,
-    "cases": show_cases,
-    "history": show_history,
-    "dashboard": show_dashboard,
-}

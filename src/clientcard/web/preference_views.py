@@ -9,7 +9,7 @@ from clientcard.auth import service as auth
 from clientcard.auth.schemas import UserPreferencesUpdate
 from clientcard.errors import Invalid
 from clientcard.web import i18n
-from clientcard.web.auth_views import _safe_next
+from clientcard.web.auth_views import safe_next
 from clientcard.web.context import CSRF, Page, page, web_router
 from clientcard.web.forms import Form, form_data
 from clientcard.web.render import redirect
@@ -29,4 +29,4 @@ def set_locale(
     with ctx.db.write() as session:
         auth.update_preferences(session, actor=ctx.actor, data=UserPreferencesUpdate(locale=locale))
     i18n.remember(request, locale)
-    return redirect(request, _safe_next(form.get("next")))
+    return redirect(request, safe_next(form.get("next")))

@@ -12,12 +12,14 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from clientcard.accounts import service as accounts
+from clientcard.accounts.models import ACCOUNT_STATUSES
 from clientcard.accounts.schemas import AccountCreate, RelationCreate
 from clientcard.attachments import service as attachments
 from clientcard.attachments import transfer
 from clientcard.auth import service as auth
 from clientcard.campaigns import records as campaign_records
 from clientcard.campaigns import service as campaigns
+from clientcard.campaigns.models import RECORD_STATUSES
 from clientcard.campaigns.records import CampaignRecordCreate
 from clientcard.custom_fields import service as custom_fields
 from clientcard.errors import Conflict, DomainError, Invalid, PreconditionFailed
@@ -28,9 +30,8 @@ from clientcard.web.customer_views import (
     GROUP_TAB,
     PAGE_SIZE,
     STALE_NOTICE,
-    TAB_VIEWS,
-    _card,
-    _done,
+    after_write,
+    card_page,
     remove_from_tab,
 )
 from clientcard.web.forms import Form, form_data
@@ -39,8 +40,6 @@ from clientcard.web.render import field_errors
 from clientcard.web.session import csrf_header
 
 router = web_router()
-ACCOUNT_STATUSES = ("active", "inactive", "closed", "blocked")
-RECORD_STATUSES = ("pending", "in_progress", "contacted", "callback", "completed", "refused")
 
 
 def _store(ctx: Page):
@@ -81,7 +80,7 @@ def show_related(
         )
         return {"relations": views}
 
-    return _card(request, ctx, customer_id, "related", load, status=status, **extra)
+    return card_page(request, ctx, customer_id, "related", load, status=status, **extra)
 
 
 @router.post("/customers/{customer_id}/related", dependencies=CSRF)
@@ -101,7 +100,7 @@ def relation_add(
         shown = {**values, "labels": form.get("labels", "")}
         errors = _refused(exc, "other_id")
         return show_related(request, ctx, customer_id, status=exc.status, form=shown, errors=errors)
-    return _done(request, ctx, customer_id, "related", N_("Relation added."))
+    return after_write(request, ctx, customer_id, "related", N_("Relation added."), show_related)
 
 
 @router.post("/customers/{customer_id}/related/{relation_id}/delete", dependencies=CSRF)
@@ -118,6 +117,7 @@ def relation_delete(
         ctx,
         customer_id,
         "related",
+        show_related,
         lambda session: accounts.delete_relation(
             session,
             actor=ctx.actor,
@@ -146,7 +146,7 @@ def show_accounts(
         )
         return {"accounts": rows}
 
-    return _card(
+    return card_page(
         request,
         ctx,
         customer_id,
@@ -178,7 +178,7 @@ def account_add(
         return show_accounts(
             request, ctx, customer_id, status=exc.status, form=shown, errors=errors
         )
-    return _done(request, ctx, customer_id, "accounts", N_("Account added."))
+    return after_write(request, ctx, customer_id, "accounts", N_("Account added."), show_accounts)
 
 
 @router.post("/customers/{customer_id}/accounts/{account_id}/delete", dependencies=CSRF)
@@ -195,6 +195,7 @@ def account_delete(
         ctx,
         customer_id,
         "accounts",
+        show_accounts,
         lambda session: accounts.delete_account(
             session,
             actor=ctx.actor,
@@ -228,7 +229,7 @@ def show_campaigns(
             "campaigns": campaigns.list_campaigns(session, actor=ctx.actor, active=True),
         }
 
-    return _card(
+    return card_page(
         request,
         ctx,
         customer_id,
@@ -274,7 +275,9 @@ def campaign_record_add(
         return show_campaigns(
             request, ctx, customer_id, status=exc.status, form=shown, errors=errors
         )
-    return _done(request, ctx, customer_id, "campaigns", N_("Added to the campaign."))
+    return after_write(
+        request, ctx, customer_id, "campaigns", N_("Added to the campaign."), show_campaigns
+    )
 
 
 # ---- attachments -----------------------------------------------------------------------
@@ -315,7 +318,7 @@ def show_attachments(
             else None,
         }
 
-    return _card(
+    return card_page(
         request,
         ctx,
         customer_id,
@@ -366,7 +369,13 @@ async def attachment_upload(
         await run_in_threadpool(transfer.release, ctx.db, store, stored.sha256)
         raise
     return await run_in_threadpool(
-        _done, request, ctx, customer_id, "attachments", f"{stored.name} attached."
+        after_write,
+        request,
+        ctx,
+        customer_id,
+        "attachments",
+        f"{stored.name} attached.",
+        show_attachments,
     )
 
 
@@ -390,7 +399,9 @@ def attachment_delete(
             request, ctx, customer_id, status=412, notice=tr(request, STALE_NOTICE)
         )
     transfer.release(ctx.db, _store(ctx), sha256)
-    return _done(request, ctx, customer_id, "attachments", N_("File deleted."))
+    return after_write(
+        request, ctx, customer_id, "attachments", N_("File deleted."), show_attachments
+    )
 
 
 @router.get("/files/{attachment_id}")
@@ -445,7 +456,7 @@ def card_personal_data(request: Request, customer_id: int, ctx: Page = Depends(p
         }
 
     # The header's card read is the profile this tab lists.
-    return _card(request, ctx, customer_id, "personal-data", load, needs_customer=True)
+    return card_page(request, ctx, customer_id, "personal-data", load, needs_customer=True)
 
 
 # ---- custom field groups ---------------------------------------------------------------
@@ -484,7 +495,7 @@ def show_group(
         ]
         return {"group": group, "records": rows, "fields": fields}
 
-    return _card(
+    return card_page(
         request,
         ctx,
         customer_id,
@@ -514,7 +525,6 @@ def group_record_add(
                 customer_id=customer_id,
                 group_key=group_key,
                 values=values,
-                default_region=ctx.settings.default_region,
             )
     except (Invalid, Conflict) as exc:
         errors = {k.removeprefix("values."): v for k, v in _refused(exc, "form").items()}
@@ -550,13 +560,3 @@ def group_record_delete(
         )
     request.session["flash"] = tr(request, "Record removed.")
     return show_group(request, ctx, customer_id, group_key)
-
-
-TAB_VIEWS.update(
-    {
-        "related": show_related,
-        "accounts": show_accounts,
-        "campaigns": show_campaigns,
-        "attachments": show_attachments,
-    }
-)

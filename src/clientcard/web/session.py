@@ -71,7 +71,7 @@ async def current_actor(request: Request, svc: Services = Depends(services)) -> 
     token = request.session.get(TOKEN_KEY)
     if not token:
         raise LoginRequired
-    actor = svc.tokens.get(auth._token_hash(token))
+    actor = svc.tokens.get(auth.token_hash_of(token))
     if actor is None:
         try:
             actor = await run_in_threadpool(_resolve, svc, token)

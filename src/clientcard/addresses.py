@@ -1,4 +1,6 @@
-"""Validation and normalization of contact points: E.164 phones, normalized e-mails."""
+"""Reading addresses: phone numbers in E.164, normalized e-mail addresses, folded postal
+addresses. Below every domain: contact points, customers, ingestion, users and custom fields
+all read addresses the same way through here."""
 
 from __future__ import annotations
 
@@ -9,8 +11,6 @@ from email_validator import EmailNotValidError, validate_email
 
 from clientcard.errors import Invalid
 from clientcard.text import fold
-
-PHONE_TYPES = frozenset({"phone", "mobile", "whatsapp"})
 
 
 def check_region(region: str, *, field: str = "region") -> str:
