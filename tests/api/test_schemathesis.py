@@ -19,7 +19,7 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from clientcard.app import create_app
 from clientcard.config import Settings
-from clientcard.db import Database, make_engine
+from clientcard.context import open_database
 from tests.conftest import Api
 
 EXAMPLES = 3  # per operation and per mode (valid and invalid input)
@@ -30,7 +30,7 @@ def _document() -> dict[str, Any]:
     """The document as the app serves it (it depends on the routes, not on a database)."""
     with tempfile.TemporaryDirectory() as folder:
         unused = Settings(database_url=f"sqlite:///{folder}/unused.db", demo_on_first_start=False)
-        database = Database(make_engine(unused))
+        database = open_database(unused)
         try:
             return create_app(unused, database).openapi()
         finally:
