@@ -3,6 +3,7 @@ authentication and ETag/If-Match handling."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,6 +27,14 @@ from clientcard.errors import (
     Unauthorized,
 )
 from clientcard.schemas import MAX_INTEGER
+from clientcard.validation import (
+    NUL_MESSAGE,
+    JsonRefused,
+    check_json,
+    has_nul,
+    is_integer_text,
+    loads_strict,
+)
 
 _ETAG = re.compile(r'^(?:W/)?"?(\d+)"?$')
 
@@ -62,7 +71,7 @@ def bearer_token(request: Request) -> str:
 
 async def context(request: Request, svc: Services = Depends(services)) -> Ctx:
     """Authenticates the caller. A token seen recently costs no query."""
-    check_integers(request)
+    check_request(request, strict_query=True)
     return await authenticated(request, svc)
 
 
@@ -107,8 +116,13 @@ M = TypeVar("M", bound=BaseModel)
 
 def query_model(request: Request, model: type[M]) -> M:
     """The query string read into `model`, for routes that parse it themselves. Errors are
-    the same 422 as FastAPI's, naming the parameter; parameters the model lacks are ignored,
-    as FastAPI ignores them."""
+    the same 422 as FastAPI's, naming the parameter; parameters the model lacks are refused,
+    as `check_request` refuses them."""
+    known = {field.alias or name for name, field in model.model_fields.items()}
+    check_query_names(request, known)
+    for name, value in request.query_params.multi_items():
+        if has_nul(value):
+            raise Invalid.field(name, NUL_MESSAGE)
     try:
         return model.model_validate(dict(request.query_params))
     except ValidationError as exc:
@@ -157,24 +171,32 @@ def expected_version(request: Request, *, required: bool) -> int | None:
     return int(match.group(1))
 
 
-_INTEGER_PARAMS = "clientcard_integer_params"
+_ROUTE_PARAMS = "clientcard_route_params"
 
 
-def _integer_params(route: Any) -> tuple[str, ...]:
-    """The path and query parameters a route takes as integers, found once per route."""
-    names = getattr(route, _INTEGER_PARAMS, None)
-    if names is None:
-        found: list[str] = []
+@dataclass(frozen=True)
+class _RouteParams:
+    integers: tuple[str, ...]  # path and query parameters taken as integers
+    query: frozenset[str]  # every query parameter the route declares
+
+
+def _route_params(route: Any) -> _RouteParams:
+    """The parameters a route declares, found once per route."""
+    found = getattr(route, _ROUTE_PARAMS, None)
+    if found is None:
+        integers: list[str] = []
+        query: set[str] = set()
         pending = [route.dependant]
         while pending:
             dependant = pending.pop()
             pending.extend(dependant.dependencies)
+            query.update(param.alias for param in dependant.query_params)
             for param in dependant.path_params + dependant.query_params:
                 if _takes_int(param.field_info.annotation):
-                    found.append(param.alias)
-        names = tuple(found)
-        setattr(route, _INTEGER_PARAMS, names)
-    return names
+                    integers.append(param.alias)
+        found = _RouteParams(tuple(integers), frozenset(query))
+        setattr(route, _ROUTE_PARAMS, found)
+    return found
 
 
 def _takes_int(annotation: Any) -> bool:
@@ -182,17 +204,133 @@ def _takes_int(annotation: Any) -> bool:
     return annotation is int or any(_takes_int(arg) for arg in get_args(annotation))
 
 
-def check_integers(request: Request) -> None:
-    """Refuses, naming the parameter, a path or query integer the databases cannot hold
-    (ids are 64-bit): a query would fail on it instead of finding nothing. Called by the
-    request contexts of the API (`context`) and of the pages (`web.context.page`), which
-    every route with an id in its path or query takes."""
+def check_request(request: Request, *, strict_query: bool) -> None:
+    """The rules for what a URL carries, named by parameter: no NUL in any path or query
+    value (`clientcard.validation`); integers written as plain digits (not ` 1` or `1_0`)
+    that the databases can hold (ids are 64-bit), so a query never fails on input; and,
+    with `strict_query`, no query parameter the route does not declare. Called by the
+    request contexts of the API (`context`, strict) and of the pages (`web.context.page`,
+    which let a browser's extra parameters by), which every such route takes."""
     route = request.scope.get("route")
     if route is None or not hasattr(route, "dependant"):
         return
-    for name in _integer_params(route):
+    params = _route_params(route)
+    if strict_query:
+        check_query_names(request, params.query)
+    for name, value in [*request.path_params.items(), *request.query_params.multi_items()]:
+        if isinstance(value, str) and has_nul(value):
+            raise Invalid.field(name, NUL_MESSAGE)
+    for name in params.integers:
         for value in [request.path_params.get(name), *request.query_params.getlist(name)]:
-            # isdecimal, not isdigit: int() refuses digits such as "²", which isdigit accepts
-            digits = isinstance(value, str) and len(value) > 18 and value.lstrip("+-").isdecimal()
-            if digits and abs(int(value)) > MAX_INTEGER:
-                raise Invalid.field(name, f"is out of range (at most {MAX_INTEGER} either way)")
+            if isinstance(value, str):
+                check_integer(name, value)
+
+
+def check_integer(name: str, value: str) -> None:
+    if not is_integer_text(value):
+        raise Invalid.field(name, "is not an integer")
+    if len(value) > 18 and abs(int(value)) > MAX_INTEGER:
+        raise Invalid.field(name, f"is out of range (at most {MAX_INTEGER} either way)")
+
+
+def check_query_names(request: Request, known: frozenset[str] | set[str]) -> None:
+    """Refuses query parameters the route does not take, naming each: a misspelt filter
+    would otherwise be ignored and the list answer as if it were not there."""
+    unknown = sorted({name for name in request.query_params if name not in known})
+    if unknown:
+        errors = [FieldError(name, "is not a known parameter") for name in unknown]
+        raise Invalid("; ".join(f"{e.field}: {e.message}" for e in errors), errors=errors)
+
+
+# ---- strict JSON bodies ------------------------------------------------------------------
+
+PROBLEM = "application/problem+json"
+
+
+def _is_json(headers: list[tuple[bytes, bytes]]) -> bool:
+    """Whether FastAPI would read the body as JSON: no content type, or a JSON one."""
+    for name, value in headers:
+        if name == b"content-type":
+            media = value.split(b";", 1)[0].strip().lower()
+            return media == b"application/json" or media.endswith(b"+json")
+    return True
+
+
+class StrictJsonBody:
+    """ASGI middleware: a JSON request body is read once here and held to the JSON rules of
+    `clientcard.validation` (no NaN, Infinity, overflowing numbers or repeated keys; no NUL
+    in any text) before any route sees it. A breach is a 422 problem naming the field; a
+    body that is not JSON at all is left to the route, which names it."""
+
+    def __init__(self, app: Any):
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        if not _is_json(scope.get("headers", [])):
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                await self.app(scope, _replay([], message, receive), send)
+                return
+            chunks.append(message.get("body", b""))
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        error = _json_error(body)
+        if error is not None:
+            await _problem(send, error)
+            return
+        await self.app(scope, _replay([body], None, receive), send)
+
+
+def _json_error(body: bytes) -> FieldError | None:
+    if not body.strip():
+        return None
+    try:
+        value = loads_strict(body)
+    except JsonRefused as exc:
+        return exc.error
+    except ValueError:  # not JSON: the route's own parsing names it
+        return None
+    # A NUL can only be in JSON text as the escape \u0000: most bodies skip the walk.
+    if b"\\u0000" in body:
+        try:
+            check_json(value, max_depth=1_000)
+        except JsonRefused as exc:
+            return exc.error
+    return None
+
+
+def _replay(bodies: list[bytes], pending: Any, receive: Any) -> Any:
+    """A `receive` that hands the route the body already read, then the real channel."""
+    queue: list[Any] = [{"type": "http.request", "body": b, "more_body": False} for b in bodies]
+    if pending is not None:
+        queue.append(pending)
+
+    async def replay() -> Any:
+        if queue:
+            return queue.pop(0)
+        return await receive()
+
+    return replay
+
+
+async def _problem(send: Any, error: FieldError) -> None:
+    detail = f"{error.field}: {error.message}"
+    problem = {
+        "type": "about:blank",
+        "title": "Validation failed",
+        "status": 422,
+        "detail": detail,
+        "errors": [{"field": error.field, "message": error.message}],
+    }
+    payload = json.dumps(problem).encode()
+    headers = [(b"content-type", PROBLEM.encode()), (b"content-length", str(len(payload)).encode())]
+    await send({"type": "http.response.start", "status": 422, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})

@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Generic, TypeVar
+import datetime as dt
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+
+from clientcard.validation import check_free_json, check_integer_text, check_time
 
 # The databases store ids (and every other integer a request names) in 64 bits: a larger
 # number is refused as input, naming its field, before it can reach a query.
 MAX_INTEGER = 2**63 - 1
-Id = Annotated[int, Field(ge=-MAX_INTEGER, le=MAX_INTEGER)]
+# Written as a number, or as text of plain digits: not " 1" or "1_000", which int() reads.
+Id = Annotated[int, Field(ge=-MAX_INTEGER, le=MAX_INTEGER), BeforeValidator(check_integer_text)]
+
+# A time a request gives: with its zone, and inside the years 1 to 9999 once in UTC (what
+# Python and both databases hold); `Time` reads a time without a zone as UTC.
+Timestamp = Annotated[AwareDatetime, AfterValidator(check_time)]
+Time = Annotated[dt.datetime, AfterValidator(check_time)]
+
+# A free-form JSON object (campaign settings, account data, custom values): bounded depth
+# and size, finite numbers, no NUL (clientcard.validation).
+JsonObject = Annotated[dict[str, Any], AfterValidator(check_free_json)]
 
 # Fields the server owns. Sent in a write, they are refused by name as read-only.
 READ_ONLY_FIELDS = frozenset(

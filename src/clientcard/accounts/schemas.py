@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, StringConstraints
 
 from clientcard.accounts.models import AccountStatus
-from clientcard.schemas import Id, ReadModel, WriteModel
+from clientcard.schemas import Id, JsonObject, ReadModel, WriteModel
 
 AccountType = Annotated[
     str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=50)
@@ -23,7 +23,7 @@ class AccountCreate(WriteModel):
     number: str = Field(min_length=1, max_length=100)
     type: AccountType = Field(description=TYPE_NOTE)
     status: AccountStatus = "active"
-    data: dict[str, Any] = Field(default_factory=dict, description=DATA_NOTE)
+    data: JsonObject = Field(default_factory=dict, description=DATA_NOTE)
 
 
 class AccountUpdate(WriteModel):
@@ -32,7 +32,7 @@ class AccountUpdate(WriteModel):
     number: str | None = Field(None, min_length=1, max_length=100)
     type: AccountType | None = Field(None, description=TYPE_NOTE)
     status: AccountStatus | None = None
-    data: dict[str, Any] | None = Field(None, description=DATA_NOTE)
+    data: JsonObject | None = Field(None, description=DATA_NOTE)
 
 
 class AccountRead(ReadModel):

@@ -8,7 +8,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 from sqlalchemy import select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -28,7 +28,7 @@ from clientcard.errors import (
     PreconditionFailed,
 )
 from clientcard.pagination import MAX_LIMIT, decode_cursor, encode_cursor
-from clientcard.schemas import Id, ReadModel, WriteModel
+from clientcard.schemas import Id, ReadModel, Timestamp, WriteModel
 
 AUDITED_FIELDS = ("campaign_id", "status", "agent_id", "recontact_at", "note")
 NOT_NULLABLE = frozenset({"status"})
@@ -41,7 +41,7 @@ class CampaignRecordCreate(WriteModel):
     campaign_id: Id
     status: RecordStatus = "pending"
     agent_id: Id | None = Field(None, description="An active user's id.")
-    recontact_at: AwareDatetime | None = None
+    recontact_at: Timestamp | None = None
     note: str | None = Field(None, max_length=5000)
 
 
@@ -50,12 +50,12 @@ class CampaignRecordUpdate(WriteModel):
 
     status: RecordStatus | None = None
     agent_id: Id | None = None
-    recontact_at: AwareDatetime | None = None
+    recontact_at: Timestamp | None = None
     note: str | None = Field(None, max_length=5000)
 
 
 class CallAgain(WriteModel):
-    at: AwareDatetime = Field(description="When to call again (in the future).")
+    at: Timestamp = Field(description="When to call again (in the future).")
 
 
 class CampaignBrief(ReadModel):
@@ -130,11 +130,7 @@ def list_records(
         .where(CampaignRecord.customer_id == customer_id)
     )
     if cursor:
-        created_at, last_id = decode_cursor(cursor, kinds=(str, int))
-        try:
-            last_at = dt.datetime.fromisoformat(created_at)
-        except ValueError:
-            raise Invalid.field("cursor", "is not a cursor this list gave out") from None
+        last_at, last_id = decode_cursor(cursor, kinds=(dt.datetime, int))
         query = query.where(
             tuple_(CampaignRecord.created_at, CampaignRecord.id) < tuple_(last_at, last_id)
         )
@@ -143,7 +139,7 @@ def list_records(
     next_cursor = None
     if len(rows) > limit:
         last = rows[limit - 1][0]
-        next_cursor = encode_cursor([last.created_at.isoformat(), last.id])
+        next_cursor = encode_cursor([last.created_at, last.id])
     return [RecordView(record, campaign) for record, campaign in rows[:limit]], next_cursor
 
 

@@ -6,7 +6,7 @@ from typing import Any
 from pydantic import Field
 
 from clientcard.campaigns.models import Direction
-from clientcard.schemas import Id, ReadModel, WriteModel
+from clientcard.schemas import Id, JsonObject, ReadModel, WriteModel
 
 
 class CampaignCreate(WriteModel):
@@ -14,7 +14,7 @@ class CampaignCreate(WriteModel):
     direction: Direction
     description: str | None = Field(None, max_length=5000)
     active: bool = True
-    settings: dict[str, Any] = Field(
+    settings: JsonObject = Field(
         default_factory=dict, description="Campaign settings, a JSON object."
     )
 
@@ -26,7 +26,7 @@ class CampaignUpdate(WriteModel):
     direction: Direction | None = None
     description: str | None = Field(None, max_length=5000)
     active: bool | None = None
-    settings: dict[str, Any] | None = None
+    settings: JsonObject | None = None
 
 
 class CampaignAgentsSet(WriteModel):

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import datetime as dt
-
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 
@@ -20,7 +18,7 @@ from clientcard.cases.schemas import (
     Status,
 )
 from clientcard.http import Ctx, context, etag, expected_version
-from clientcard.schemas import Page
+from clientcard.schemas import Page, Time
 
 router = APIRouter(prefix="/api/v1")
 CASES: list[str] = ["cases"]
@@ -80,8 +78,8 @@ def list_cases(
     ctx: Ctx = Depends(context),
     status: list[Status] = Query([], description="One or more statuses"),
     campaign_id: int | None = None,
-    since: dt.datetime | None = Query(None, description="Created at or after (UTC if no zone)"),
-    until: dt.datetime | None = Query(None, description="Created before (UTC if no zone)"),
+    since: Time | None = Query(None, description="Created at or after (UTC if no zone)"),
+    until: Time | None = Query(None, description="Created before (UTC if no zone)"),
     cursor: str | None = Query(None, max_length=1000),
     limit: int = Query(50, ge=1, le=200),
 ) -> Page[CaseRead]:

@@ -395,18 +395,12 @@ def list_cases(
     if filters.campaign_id is not None:
         query = query.where(Case.campaign_id == filters.campaign_id)
     if cursor:
-        created_at, last_id = decode_cursor(cursor, kinds=(str, int))
-        try:
-            last_at = dt.datetime.fromisoformat(created_at)
-        except ValueError:
-            raise Invalid.field("cursor", "is not a cursor this list gave out") from None
+        last_at, last_id = decode_cursor(cursor, kinds=(dt.datetime, int))
         query = query.where(tuple_(Case.created_at, Case.id) < tuple_(last_at, last_id))
     query = query.order_by(Case.created_at.desc(), Case.id.desc()).limit(limit + 1)
     rows = list(session.scalars(query))
     page = rows[:limit]
-    next_cursor = (
-        encode_cursor([page[-1].created_at.isoformat(), page[-1].id]) if len(rows) > limit else None
-    )
+    next_cursor = encode_cursor([page[-1].created_at, page[-1].id]) if len(rows) > limit else None
     return page, next_cursor
 
 

@@ -6,7 +6,7 @@ from typing import Any
 from pydantic import AliasChoices, Field
 
 from clientcard.custom_fields.models import FieldType
-from clientcard.schemas import ReadModel, WriteModel
+from clientcard.schemas import JsonObject, ReadModel, WriteModel
 
 KEY_PATTERN = r"^[a-z][a-z0-9_]{0,49}$"
 OPTIONS_NOTE = "Required (non-empty, distinct) for choice and multi_choice; refused for others."
@@ -77,7 +77,7 @@ class CustomFieldRead(ReadModel):
 
 
 class GroupRecordWrite(WriteModel):
-    values: dict[str, Any] = Field(
+    values: JsonObject = Field(
         default_factory=dict,
         description="Values keyed by the group's field keys. In a PATCH only the keys sent "
         "change, and null removes a value.",

@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 
 from clientcard.contacts.schemas import ContactPointCreate, ContactPointRead
 from clientcard.customers.models import Customer, CustomerKind, Gender
-from clientcard.schemas import Id, ReadModel, WriteModel
+from clientcard.schemas import Id, JsonObject, ReadModel, WriteModel
 
 LANGUAGE_PATTERN = r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$"
 
@@ -47,7 +47,7 @@ class CustomerCreate(WriteModel):
     assigned_to: Id | None = Field(None, description="The owner's user id.")
     lead_status: str | None = Field(None, max_length=40)
     rating: int | None = Field(None, ge=0, le=5)
-    custom: dict[str, Any] = Field(default_factory=dict, description="Custom field values.")
+    custom: JsonObject = Field(default_factory=dict, description="Custom field values.")
     lead_source: LeadSource | None = None
     contact_points: list[ContactPointCreate] = Field(default_factory=list, max_length=100)
 
@@ -72,7 +72,7 @@ class CustomerUpdate(WriteModel):
     assigned_to: Id | None = None
     lead_status: str | None = Field(None, max_length=40)
     rating: int | None = Field(None, ge=0, le=5)
-    custom: dict[str, Any] | None = Field(
+    custom: JsonObject | None = Field(
         None, description="Only the keys sent change; a key sent as null is removed."
     )
     lead_source: LeadSource | None = None

@@ -501,7 +501,7 @@ def _sort_columns(sort: SortKey) -> tuple[list[Any], bool, tuple[type, ...]]:
     if sort == "name":
         return [Customer.sort_name, Customer.id], False, (str, int)
     if sort == "-updated_at":
-        return [Customer.updated_at, Customer.id], True, (str, int)
+        return [Customer.updated_at, Customer.id], True, (dt.datetime, int)
     return [Customer.id], sort == "-created_at", (int,)
 
 
@@ -509,7 +509,7 @@ def _cursor_values(customer: Customer, sort: SortKey) -> list[Any]:
     if sort == "name":
         return [customer.sort_name, customer.id]
     if sort == "-updated_at":
-        return [customer.updated_at.isoformat(), customer.id]
+        return [customer.updated_at, customer.id]
     return [customer.id]
 
 
@@ -555,8 +555,6 @@ def list_customers(
     columns, descending, kinds = _sort_columns(filters.sort)
     if cursor:
         values = decode_cursor(cursor, kinds=kinds)
-        if filters.sort == "-updated_at":
-            values[0] = _parse_cursor_time(values[0])
         key = tuple_(*columns)
         query = query.where(key < tuple_(*values) if descending else key > tuple_(*values))
     query = query.order_by(*[c.desc() if descending else c.asc() for c in columns])
@@ -597,13 +595,6 @@ def neighbours(
     previous_id = session.scalars(earlier.with_only_columns(Customer.id).limit(1)).first()
     next_id = session.scalars(later.with_only_columns(Customer.id).limit(1)).first()
     return previous_id, next_id
-
-
-def _parse_cursor_time(value: str) -> dt.datetime:
-    try:
-        return dt.datetime.fromisoformat(value)
-    except ValueError:
-        raise Invalid.field("cursor", "is not a cursor this list gave out") from None
 
 
 def lookup(

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import AwareDatetime
 
 from clientcard.errors import Invalid
 from clientcard.http import Ctx, context
@@ -16,7 +15,7 @@ from clientcard.interactions.schemas import (
     ResolveIn,
     TimelineItem,
 )
-from clientcard.schemas import Page
+from clientcard.schemas import Page, Timestamp
 
 router = APIRouter(prefix="/api/v1")
 
@@ -76,8 +75,8 @@ def customer_timeline(
     channel: Channel | None = None,
     direction: Direction | None = None,
     case_id: int | None = None,
-    since: AwareDatetime | None = None,
-    until: AwareDatetime | None = None,
+    since: Timestamp | None = None,
+    until: Timestamp | None = None,
     cursor: str | None = Query(None, max_length=1000),
     limit: int = Query(50, ge=1, le=200),
 ) -> Page[TimelineItem]:
@@ -133,8 +132,8 @@ def add_customer_note(customer_id: int, data: CustomerNoteIn, ctx: Ctx = Depends
 def customer_dashboard(
     customer_id: int,
     ctx: Ctx = Depends(context),
-    since: AwareDatetime | None = None,
-    until: AwareDatetime | None = None,
+    since: Timestamp | None = None,
+    until: Timestamp | None = None,
 ) -> Dashboard:
     with ctx.db.read() as session:
         return dashboard.customer_dashboard(

@@ -3,11 +3,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, Field, HttpUrl
+from pydantic import Field, HttpUrl
 
 from clientcard.customers.schemas import LeadSource
 from clientcard.interactions.models import Channel, Direction, Status
-from clientcard.schemas import Id, ReadModel, WriteModel
+from clientcard.schemas import Id, ReadModel, Timestamp, WriteModel
 
 MAX_BATCH = 1000
 
@@ -36,8 +36,8 @@ class InteractionIn(WriteModel):
     from_: str | None = Field(None, alias="from", max_length=500)
     to: str | None = Field(None, max_length=500)
     customer_id: Id | None = Field(None, description="Skips identity resolution.")
-    started_at: AwareDatetime
-    ended_at: AwareDatetime | None = None
+    started_at: Timestamp
+    ended_at: Timestamp | None = None
     agent: str | None = Field(None, max_length=150, description="Username of the agent.")
     queue: str | None = Field(None, max_length=100)
     campaign_id: Id | None = None

@@ -3,9 +3,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
-from clientcard.schemas import ReadModel, WriteModel
+from clientcard.schemas import ReadModel, Timestamp, WriteModel
 
 STATUS_KEY = r"^[a-z][a-z0-9_]{0,39}$"
 
@@ -32,7 +32,7 @@ class LeadStatusRead(ReadModel):
 class ScheduledChangeCreate(WriteModel):
     field: Literal["status"] = Field(description="What changes: the lead status.")
     value: str = Field(min_length=1, max_length=40, description="The lead status key.")
-    due_at: AwareDatetime
+    due_at: Timestamp
 
 
 class ScheduledChangeRead(ReadModel):

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from clientcard.auth.actor import Actor
 from clientcard.config import Settings
 from clientcard.db import Database
-from clientcard.http import Services, check_integers, services
+from clientcard.http import Services, check_request, services
 from clientcard.web.render import WebRoute
 from clientcard.web.session import check_csrf, current_actor
 
@@ -24,7 +24,7 @@ class Page:
 async def page(
     request: Request, svc: Services = Depends(services), actor: Actor = Depends(current_actor)
 ) -> Page:
-    check_integers(request)
+    check_request(request, strict_query=False)
     return Page(db=svc.db, settings=svc.settings, actor=actor)
 
 

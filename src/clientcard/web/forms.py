@@ -11,6 +11,7 @@ from pydantic import BaseModel, ValidationError
 
 from clientcard.errors import FieldError, Invalid
 from clientcard.schemas import MAX_INTEGER
+from clientcard.validation import check_text
 from clientcard.web.session import CSRF_FIELD
 
 M = TypeVar("M", bound=BaseModel)
@@ -20,7 +21,10 @@ Form = dict[str, str]
 async def form_data(request: Request) -> Form:
     """The submitted form as text fields (files and the CSRF token left out)."""
     form = await request.form()
-    return {k: v for k, v in form.items() if isinstance(v, str) and k != CSRF_FIELD}
+    fields = {k: v for k, v in form.items() if isinstance(v, str) and k != CSRF_FIELD}
+    for name, value in fields.items():
+        check_text(name, value)
+    return fields
 
 
 def text(form: Form, name: str) -> str | None:
