@@ -28,7 +28,6 @@ BOTTOM = (
     "clientcard.addresses",
     "clientcard.auth.actor",  # who is acting and what each role may do: no database access
     "clientcard.base",
-    "clientcard.coalesce",
     "clientcard.config",
     "clientcard.db",
     "clientcard.errors",
@@ -36,6 +35,7 @@ BOTTOM = (
     "clientcard.pagination",
     "clientcard.schemas",
     "clientcard.text",
+    "clientcard.validation",  # the edge's rules for text, times, JSON and ids
 )
 # Use cases that span domains: above the domains they use, below the edge.
 USE_CASES = ("clientcard.ingestion", "clientcard.scheduler")
