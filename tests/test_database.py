@@ -13,7 +13,6 @@ from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from clientcard.db import bulk as db_bulk
 from clientcard.audit import service as audit
 from clientcard.audit.models import AuditEntry
 from clientcard.auth.actor import system_actor
@@ -21,6 +20,7 @@ from clientcard.config import Settings
 from clientcard.customers import service as customers
 from clientcard.customers.schemas import CustomerCreate
 from clientcard.db import Database, insert_many, make_engine, reserve_ids
+from clientcard.db import bulk as db_bulk
 from clientcard.interactions.models import Interaction
 from tests.conftest import postgres_url_or_skip
 
