@@ -120,7 +120,7 @@ async def read_rows(
     """The cards a statement of this module selects, as dicts in the API shape
     (`CustomerRead` with its `contact_points`), read outside any session
     (`Database.fetch_all`)."""
-    compiled = fastread.compile_for(statement, db.read_dialect, params)
+    compiled = fastread.compile_read(db, statement, params)
     fetched = await db.fetch_all(compiled.sql, compiled.values(params))
     return _assemble(compiled.processors, fetched)
 
@@ -147,7 +147,7 @@ async def _read_keys(
     db: Database, statement: Select[Any], keys: list[str]
 ) -> dict[str, list[dict[str, Any]]]:
     params = {"keys": keys}
-    compiled = fastread.compile_for(statement, db.read_dialect, params)
+    compiled = fastread.compile_read(db, statement, params)
     by_key: dict[str, list[Any]] = {}
     for row in await db.fetch_all(compiled.sql, compiled.values(params)):
         by_key.setdefault(row[0], []).append(row[1:])

@@ -198,6 +198,11 @@ def compile_for(statement: Select[Any], dialect: Dialect, params: dict[str, Any]
     return found
 
 
+def compile_read(db: Database, statement: Select[Any], params: dict[str, Any]) -> Compiled:
+    """`compile_for` in the SQL `db.fetch_all` reads (`Database.read_dialect`)."""
+    return compile_for(statement, db.read_dialect, params)
+
+
 def fetch_in_session(
     session: Session, statement: Select[Any], params: dict[str, Any]
 ) -> tuple[tuple[Callable[[Any], Any] | None, ...], list[Any]]:
