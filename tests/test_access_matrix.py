@@ -481,8 +481,6 @@ EXCLUDED: dict[str, list[str]] = {
     "API documentation and health": [
         "GET /openapi.json",
         "GET /docs",
-        "GET /docs/oauth2-redirect",
-        "GET /redoc",
         "GET /healthz",
     ],
     "authentication and users": [
