@@ -168,7 +168,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(attachments_api.router)
     app.include_router(statuses_api.router)
     web.install(app)  # the web pages, their session cookie and static files
-    app.add_middleware(StrictJsonBody)  # JSON bodies held to clientcard.validation's rules
+    # JSON bodies held to clientcard.validation's rules, and to a size
+    app.add_middleware(StrictJsonBody, max_bytes=settings.max_json_bytes)
 
     @app.get("/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:

@@ -88,6 +88,12 @@ class Settings(BaseSettings):
         description="Directory of the local file store (attachments, avatars), "
         "content-addressed by SHA-256.",
     )
+    max_json_bytes: int = Field(
+        16 * 1024 * 1024,
+        ge=1024,
+        description="Largest JSON request body accepted (413 above it); a batch of 1,000 "
+        "interactions is a few hundred kilobytes.",
+    )
     max_upload_bytes: int = Field(
         25 * 1024 * 1024, ge=1, description="Largest attachment accepted (413 above it)."
     )

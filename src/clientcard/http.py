@@ -260,10 +260,13 @@ class StrictJsonBody:
     """ASGI middleware: a JSON request body is read once here and held to the JSON rules of
     `clientcard.validation` (no NaN, Infinity, overflowing numbers or repeated keys; no NUL
     in any text) before any route sees it. A breach is a 422 problem naming the field; a
-    body that is not JSON at all is left to the route, which names it."""
+    body that is not JSON at all is left to the route, which names it. A body larger than
+    `max_bytes` is a 413, refused by its announced length before it is read, or as soon
+    as what arrives passes the limit, so that no request can hold a process's memory."""
 
-    def __init__(self, app: Any):
+    def __init__(self, app: Any, *, max_bytes: int):
         self.app = app
+        self.max_bytes = max_bytes
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
@@ -272,14 +275,23 @@ class StrictJsonBody:
         if not _is_json(scope.get("headers", [])):
             await self.app(scope, receive, send)
             return
+        if _announced_length(scope.get("headers", [])) > self.max_bytes:
+            await _too_large(send, self.max_bytes)
+            return
         chunks: list[bytes] = []
+        size = 0
         more = True
         while more:
             message = await receive()
             if message["type"] != "http.request":
                 await self.app(scope, _replay([], message, receive), send)
                 return
-            chunks.append(message.get("body", b""))
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                await _too_large(send, self.max_bytes)
+                return
+            chunks.append(chunk)
             more = message.get("more_body", False)
         body = b"".join(chunks)
         error = _json_error(body)
@@ -321,16 +333,42 @@ def _replay(bodies: list[bytes], pending: Any, receive: Any) -> Any:
     return replay
 
 
+def _announced_length(headers: list[tuple[bytes, bytes]]) -> int:
+    for name, value in headers:
+        if name == b"content-length":
+            return int(value) if value.isdigit() else 0
+    return 0
+
+
 async def _problem(send: Any, error: FieldError) -> None:
-    detail = f"{error.field}: {error.message}"
-    problem = {
-        "type": "about:blank",
-        "title": "Validation failed",
-        "status": 422,
-        "detail": detail,
-        "errors": [{"field": error.field, "message": error.message}],
-    }
+    await _send_problem(
+        send,
+        {
+            "type": "about:blank",
+            "title": "Validation failed",
+            "status": 422,
+            "detail": f"{error.field}: {error.message}",
+            "errors": [{"field": error.field, "message": error.message}],
+        },
+    )
+
+
+async def _too_large(send: Any, max_bytes: int) -> None:
+    message = f"is larger than {max_bytes} bytes"
+    await _send_problem(
+        send,
+        {
+            "type": "about:blank",
+            "title": "Content too large",
+            "status": 413,
+            "detail": f"body: {message}",
+            "errors": [{"field": "body", "message": message}],
+        },
+    )
+
+
+async def _send_problem(send: Any, problem: dict[str, Any]) -> None:
     payload = json.dumps(problem).encode()
     headers = [(b"content-type", PROBLEM.encode()), (b"content-length", str(len(payload)).encode())]
-    await send({"type": "http.response.start", "status": 422, "headers": headers})
+    await send({"type": "http.response.start", "status": problem["status"], "headers": headers})
     await send({"type": "http.response.body", "body": payload})

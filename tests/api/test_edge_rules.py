@@ -267,3 +267,30 @@ def test_an_id_in_a_body_is_a_number_or_plain_digits(admin: Api):
     assert_names(admin.post("/api/v1/customers", json=person), "company_id")
     person["company_id"] = str(company["id"])
     assert admin.post("/api/v1/customers", json=person).status_code == 201
+
+
+def test_a_json_body_over_the_limit_is_413_and_writes_nothing(settings, db, monkeypatch):
+    """A JSON body is read whole to check it, so its size is capped: refused by its announced
+    length, before anything is read or written."""
+    from fastapi.testclient import TestClient
+
+    from clientcard.app import create_app
+    from clientcard.auth.actor import Role
+    from tests.conftest import login, make_user
+
+    configured = settings.model_copy(update={"max_json_bytes": 4096})
+    monkeypatch.setattr(db, "settings", configured)  # for this test only
+    with TestClient(create_app(configured, db)) as client:
+        make_user(db, "big-body", Role.AGENT)
+        headers = {"Authorization": f"Bearer {login(client, 'big-body')}"}
+        big = {"first_name": "Ana", "last_name": "Kowalska", "note": "x" * 5000}
+        refused = client.post("/api/v1/customers", json=big, headers=headers)
+        assert refused.status_code == 413
+        assert refused.headers["content-type"].startswith("application/problem+json")
+        assert refused.json()["errors"] == [
+            {"field": "body", "message": "is larger than 4096 bytes"}
+        ]
+        listed = client.get("/api/v1/customers", headers=headers).json()["items"]
+        assert listed == []
+        small = {"first_name": "Ana", "last_name": "Kowalska", "note": "x" * 100}
+        assert client.post("/api/v1/customers", json=small, headers=headers).status_code == 201
