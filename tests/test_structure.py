@@ -35,7 +35,7 @@ BOTTOM = (
     "clientcard.pagination",
     "clientcard.schemas",
     "clientcard.text",
-    "clientcard.validation",  # the edge's rules for text, times, JSON and ids
+    "clientcard.validation",  # the input rules of the edge: value checks, errors only
 )
 # Use cases that span domains: above the domains they use, below the edge.
 USE_CASES = ("clientcard.ingestion", "clientcard.scheduler")

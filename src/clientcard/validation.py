@@ -1,7 +1,7 @@
 """The rules every input meets at the edge, whatever route or page it arrives through.
 
-- Text: no NUL character (PostgreSQL cannot store one in text; SQLite would store it as
-  is), in JSON bodies, query and path parameters and page forms alike.
+- Text: no NUL character (one of the databases cannot store it in text, the other would
+  keep it as is), in JSON bodies, query and path parameters and page forms alike.
 - Time: a timezone-aware time whose UTC value lies in years 1 to 9999, what Python and
   both databases hold.
 - JSON bodies: strict JSON (no NaN or Infinity, no number that overflows to infinity, no
