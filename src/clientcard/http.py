@@ -3,6 +3,7 @@ authentication and ETag/If-Match handling."""
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable
@@ -118,16 +119,23 @@ def query_model(request: Request, model: type[M]) -> M:
     """The query string read into `model`, for routes that parse it themselves. Errors are
     the same 422 as FastAPI's, naming the parameter; parameters the model lacks are refused,
     as `check_request` refuses them."""
-    known = {field.alias or name for name, field in model.model_fields.items()}
-    check_query_names(request, known)
-    for name, value in request.query_params.multi_items():
+    query = request.query_params
+    check_query_names(request, _parameter_names(model))
+    for name, value in query.multi_items():
         if has_nul(value):
             raise Invalid.field(name, NUL_MESSAGE)
     try:
-        return model.model_validate(dict(request.query_params))
+        return model.model_validate(dict(query))
     except ValidationError as exc:
         errors = [{**e, "loc": ("query", *e["loc"])} for e in exc.errors()]
         raise RequestValidationError(errors) from None
+
+
+@functools.cache
+def _parameter_names(model: type[BaseModel]) -> frozenset[str]:
+    """The query parameters `model` reads, found once per model (the screen pop's route
+    runs `query_model` at every call)."""
+    return frozenset(field.alias or name for name, field in model.model_fields.items())
 
 
 def query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
@@ -236,8 +244,9 @@ def check_integer(name: str, value: str) -> None:
 def check_query_names(request: Request, known: frozenset[str] | set[str]) -> None:
     """Refuses query parameters the route does not take, naming each: a misspelt filter
     would otherwise be ignored and the list answer as if it were not there."""
-    unknown = sorted({name for name in request.query_params if name not in known})
-    if unknown:
+    names = request.query_params.keys()
+    if not known.issuperset(names):
+        unknown = sorted(set(names) - set(known))
         errors = [FieldError(name, "is not a known parameter") for name in unknown]
         raise Invalid("; ".join(f"{e.field}: {e.message}" for e in errors), errors=errors)
 
