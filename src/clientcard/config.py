@@ -125,10 +125,6 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown region {value!r}")
         return value
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
-
 
 @functools.lru_cache
 def get_settings() -> Settings:
